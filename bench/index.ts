@@ -1,0 +1,35 @@
+/**
+ * `npm run bench`: every measurement of SPEC §8 in one run, as ratios against baselines measured in the
+ * same run on the same machine. Prints a table, then `BENCH {json}` as the very last line.
+ */
+import type { BenchPart } from './part.ts'
+
+const parts: Array<[name: string, load: () => Promise<{ run: () => Promise<BenchPart> }>, keys: string[]]> = [
+  [
+    'delivery',
+    () => import('./delivery.ts'),
+    [
+      'delivery_events_per_s',
+      'axios_loop_requests_per_s',
+      'delivery_ratio',
+      'base62_max_stall_ms',
+      'rss_mb_endpoint_down',
+    ],
+  ],
+  ['aedes', () => import('./aedes.ts'), ['aedes_ratio']],
+  ['proxy', () => import('./proxy.ts'), ['proxy_ratio']],
+]
+
+const results: Record<string, number | null> = {}
+for (const [name, load, keys] of parts) {
+  for (const key of keys) results[key] = null
+  try {
+    const part = await (await load()).run()
+    console.log(`\n${name}`)
+    for (const [label, value] of part.rows) console.log(`  ${label.padEnd(48)} ${value}`)
+    Object.assign(results, part.results)
+  } catch (error) {
+    console.log(`\n${name}: not measured (${(error as Error).message})`)
+  }
+}
+console.log(`BENCH ${JSON.stringify(results)}`)

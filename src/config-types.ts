@@ -1,0 +1,129 @@
+import type { HookEventName } from './events.ts'
+
+export type PayloadEncoding = 'plain' | 'base64' | 'base62'
+
+/** One entry of `events`: which event fires, optionally only for topics matching `topic`. */
+export interface EventRule {
+  /** The event's config name, e.g. `'on_message_publish'`. */
+  event: HookEventName
+  /**
+   * An MQTT topic filter (`+` one level, `#` the rest). Only on events that carry a topic.
+   * @default every topic
+   */
+  topic?: string
+}
+
+/** TLS settings for `https:` endpoints; files are PEM. */
+export interface TlsConfig {
+  /** Private key of the client certificate (mutual TLS). */
+  keyfile?: string
+  /** Client certificate presented to the endpoint (mutual TLS). */
+  certfile?: string
+  /** A CA to trust in addition to Node's bundled ones. */
+  cacertfile?: string
+  /**
+   * Verify the endpoint's certificate. `false` is allowed but warns once at creation.
+   * @default true
+   */
+  verify_peer?: boolean
+  /** The server name sent in the TLS handshake (SNI) and checked against the certificate. */
+  server_name_indication?: string
+}
+
+export interface RetryConfig {
+  /**
+   * Attempts per event, the first included.
+   * @default 3
+   */
+  max_attempts?: number
+  /**
+   * Upper bound of the first backoff, in ms; it doubles with each retry (full jitter).
+   * @default 100
+   */
+  base_delay?: number
+  /**
+   * Upper bound of any backoff, in ms.
+   * @default 30000
+   */
+  max_delay?: number
+}
+
+/** The configuration `createWebhook` takes: NanoMQ's `webhook { ... }` keys (SPEC §3). */
+export interface WebhookConfig {
+  /** The endpoint, `http:` or `https:`; path and query are kept. */
+  url: string
+  /**
+   * Headers sent with every request.
+   * @default { 'content-type': 'application/json' }
+   */
+  headers?: Record<string, string>
+  body?: {
+    /**
+     * Encoding of the `payload` field (case-insensitive).
+     * @default 'plain'
+     */
+    encoding?: PayloadEncoding | Uppercase<PayloadEncoding>
+  }
+  /**
+   * Most requests in flight at once, and most keep-alive sockets.
+   * @default 32
+   */
+  pool_size?: number
+  /**
+   * One attempt's deadline in ms; past it the request is cancelled (and retried).
+   * @default 5000
+   */
+  cancel_timeout?: number
+  /** Which events fire. At least one. */
+  events: EventRule[]
+  /** TLS for `https:` endpoints. `ssl` is accepted as an alias, as NanoMQ's parser does. */
+  tls?: TlsConfig
+  ssl?: TlsConfig
+  /** Retries after a network error, a timeout, 408, 429 or 5xx. */
+  retry?: RetryConfig
+  /**
+   * Most events waiting to be sent; past it the oldest waiting event is dropped and reported.
+   * @default 100000
+   */
+  max_queue?: number
+  /**
+   * `'per-client'` delivers one client's events one at a time, in the order they happened.
+   * @default 'none'
+   */
+  ordering?: 'none' | 'per-client'
+  /** Standard Webhooks signing secret(s), `whsec_...`; several give several signatures (rotation). */
+  secret?: string | string[]
+  /**
+   * `false` builds a webhook that sends nothing.
+   * @default true
+   */
+  enable?: boolean
+  /** NanoMQ's dotted spellings of `headers.<name>` and `body.encoding`. */
+  [dotted: `headers.${string}`]: string
+  'body.encoding'?: PayloadEncoding | Uppercase<PayloadEncoding>
+}
+
+/** Validated, defaulted configuration: what the core works from. */
+export interface ResolvedConfig {
+  url: string
+  headers: Record<string, string>
+  encoding: PayloadEncoding
+  poolSize: number
+  cancelTimeout: number
+  /** For each enabled event, its topic filters; an empty list means every topic. */
+  rules: Map<HookEventName, string[]>
+  /** Options for Node's `https.Agent`, with file contents already read. */
+  tls?: {
+    ca?: Buffer
+    cert?: Buffer
+    key?: Buffer
+    rejectUnauthorized: boolean
+    servername?: string
+  }
+  retry: { maxAttempts: number; baseDelay: number; maxDelay: number }
+  maxQueue: number
+  ordering: 'none' | 'per-client'
+  /** Decoded signing keys (the bytes after `whsec_`), in the order given. */
+  secrets: Buffer[]
+  enable: boolean
+}

@@ -1,0 +1,20 @@
+export { attachAedes } from './adapters/aedes/index.ts'
+export {
+  createPacketObserver,
+  type ObserverOptions,
+  type PacketObserver,
+} from './adapters/packets/observer.ts'
+export { wrapStream } from './adapters/packets/stream.ts'
+export type {
+  EventRule,
+  PayloadEncoding,
+  RetryConfig,
+  TlsConfig,
+  WebhookConfig,
+} from './config-types.ts'
+export { WebhookConfigError } from './errors.ts'
+export * from './events.ts'
+export { type FormatOptions, formatEvent } from './format.ts'
+export { loadConfig } from './load-config/index.ts'
+export { createWebhook } from './webhook.ts'
+export type * from './webhook-types.ts'
