@@ -1,9 +1,215 @@
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { ResolvedConfig, TlsConfig } from '../config-types.ts'
+import { WebhookConfigError } from '../errors.ts'
+
+export type ResolvedTls = NonNullable<ResolvedConfig['tls']>
+
+const TLS_KEYS = ['keyfile', 'certfile', 'cacertfile', 'verify_peer', 'server_name_indication'] as const
+
+// Names users bring from Node, EMQX or other NanoMQ blocks, and what they mean here.
+const KNOWN_ELSEWHERE: Record<string, string> = {
+  ca: 'did you mean "cacertfile" (a path to a PEM file)?',
+  cafile: 'did you mean "cacertfile"?',
+  cert: 'did you mean "certfile" (a path to a PEM file)?',
+  key: 'did you mean "keyfile" (a path to a PEM file)?',
+  servername: 'did you mean "server_name_indication"?',
+  sni: 'did you mean "server_name_indication"?',
+  rejectunauthorized: 'did you mean "verify_peer"?',
+  verify: 'did you mean "verify_peer" (a boolean)?',
+  key_password:
+    'encrypted private keys are not supported; decrypt it with "openssl pkey -in key.pem -out plain.pem"',
+  password:
+    'encrypted private keys are not supported; decrypt it with "openssl pkey -in key.pem -out plain.pem"',
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
+const PEM_PRIVATE_KEY = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/
 
 /**
- * Reads and checks the PEM files of a `tls` block; throws `WebhookConfigError` naming the key
- * (`${keyPrefix}.certfile`...) and the file when one cannot be read or is not valid PEM.
+ * Reads and checks the PEM files of a `tls` block, for Node's `https.Agent`; throws
+ * `WebhookConfigError` naming the key (`${keyPrefix}.certfile`...) and the file when one cannot be
+ * read or is not valid PEM of the right kind. Never puts file contents in a message.
  */
-export function resolveTls(_tls: TlsConfig, _keyPrefix: string): NonNullable<ResolvedConfig['tls']> {
-  throw new Error('not implemented')
+export function resolveTls(
+  tls: TlsConfig | Record<string, unknown> | undefined,
+  keyPrefix: string,
+): ResolvedTls {
+  if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) {
+    throw new WebhookConfigError(keyPrefix, `must be an object with ${TLS_KEYS.join(', ')}`)
+  }
+  const block = tls as Record<string, unknown>
+  for (const name of Object.keys(block)) checkKnownKey(name, keyPrefix)
+
+  const verifyPeer = checkVerifyPeer(block.verify_peer, `${keyPrefix}.verify_peer`)
+  const servername = checkServerName(block.server_name_indication, `${keyPrefix}.server_name_indication`)
+  const cacertPath = checkPath(block.cacertfile, `${keyPrefix}.cacertfile`)
+  const certPath = checkPath(block.certfile, `${keyPrefix}.certfile`)
+  const keyPath = checkPath(block.keyfile, `${keyPrefix}.keyfile`)
+  if (certPath !== undefined && keyPath === undefined) {
+    throw new WebhookConfigError(`${keyPrefix}.keyfile`, `is required with ${keyPrefix}.certfile`)
+  }
+  if (keyPath !== undefined && certPath === undefined) {
+    throw new WebhookConfigError(`${keyPrefix}.certfile`, `is required with ${keyPrefix}.keyfile`)
+  }
+
+  const resolved: ResolvedTls = { rejectUnauthorized: verifyPeer }
+  if (servername !== undefined) resolved.servername = servername
+  if (cacertPath !== undefined) {
+    resolved.ca = readCertificates(cacertPath, `${keyPrefix}.cacertfile`).pem
+  }
+  if (certPath !== undefined && keyPath !== undefined) {
+    const certificate = readCertificates(certPath, `${keyPrefix}.certfile`)
+    const key = readPrivateKey(keyPath, `${keyPrefix}.keyfile`)
+    if (!certificate.leaf.checkPrivateKey(key.object)) {
+      throw new WebhookConfigError(
+        `${keyPrefix}.keyfile`,
+        `${keyPath} is not the private key of the certificate in ${certPath}`,
+      )
+    }
+    resolved.cert = certificate.pem
+    resolved.key = key.pem
+  }
+  return resolved
+}
+
+function checkKnownKey(name: string, keyPrefix: string): void {
+  if ((TLS_KEYS as readonly string[]).includes(name)) return
+  const hint = KNOWN_ELSEWHERE[name.toLowerCase()] ?? suggestion(name)
+  throw new WebhookConfigError(`${keyPrefix}.${name}`, `unknown key${hint ? `; ${hint}` : ''}`)
+}
+
+function suggestion(name: string): string | undefined {
+  let best: string | undefined
+  let bestDistance = Number.POSITIVE_INFINITY
+  for (const known of TLS_KEYS) {
+    const distance = editDistance(name.toLowerCase(), known)
+    if (distance < bestDistance) {
+      best = known
+      bestDistance = distance
+    }
+  }
+  // Past a third of the name, the "closest" key is a guess that misleads more than it helps.
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3))
+    ? `did you mean "${best}"?`
+    : undefined
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution)
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
+}
+
+function checkVerifyPeer(value: unknown, key: string): boolean {
+  if (value === undefined) return true
+  if (typeof value !== 'boolean')
+    throw new WebhookConfigError(key, `must be true or false, got ${typeOf(value)}`)
+  return value
+}
+
+function checkServerName(value: unknown, key: string): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new WebhookConfigError(key, `must be a non-empty host name, got ${typeOf(value)}`)
+  }
+  return value
+}
+
+function checkPath(value: unknown, key: string): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value === '') {
+    throw new WebhookConfigError(key, `must be the path of a PEM file, got ${typeOf(value)}`)
+  }
+  return value
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string'
+  return typeof value
+}
+
+function readPem(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+    throw new WebhookConfigError(key, `cannot read ${path} (${code})`)
+  }
+}
+
+/** Every certificate of a PEM file (a CA bundle or a chain), checked one by one. */
+function readCertificates(path: string, key: string): { pem: Buffer; leaf: X509Certificate } {
+  const pem = readPem(path, key)
+  const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? []
+  if (blocks.length === 0) throw new WebhookConfigError(key, `${path} holds no PEM certificate`)
+  const certificates = blocks.map((block, index) => {
+    try {
+      return new X509Certificate(block)
+    } catch {
+      const which = blocks.length === 1 ? 'its certificate' : `certificate ${index + 1} of ${blocks.length}`
+      throw new WebhookConfigError(key, `${path}: ${which} is not a valid PEM certificate`)
+    }
+  })
+  return { pem, leaf: certificates[0] as X509Certificate }
+}
+
+function readPrivateKey(path: string, key: string): { pem: Buffer; object: KeyObject } {
+  const pem = readPem(path, key)
+  const text = pem.toString('latin1')
+  if (!PEM_PRIVATE_KEY.test(text)) throw new WebhookConfigError(key, `${path} holds no PEM private key`)
+  if (text.includes('ENCRYPTED')) {
+    throw new WebhookConfigError(key, `${path} is encrypted; passphrases are not supported`)
+  }
+  try {
+    return { pem, object: createPrivateKey(pem) }
+  } catch {
+    // Node's message may quote decoder internals; the path and the kind are what a user acts on.
+    throw new WebhookConfigError(key, `${path} is not a valid PEM private key`)
+  }
+}
+
+// OpenSSL's verification results, as Node reports them on the socket error's `code`: retrying
+// cannot help, the certificate or the trust store must change.
+const CERTIFICATE_ERROR_CODES = new Set([
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REJECTED',
+  'CERT_REVOKED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+])
+
+/**
+ * Whether an error code says a certificate was refused, by us (the server's) or by the server
+ * (ours, in mutual TLS): such a delivery fails at once instead of being retried.
+ */
+export function isCertificateError(code: string | undefined): boolean {
+  if (code === undefined) return false
+  if (CERTIFICATE_ERROR_CODES.has(code)) return true
+  // TLS alerts the server sends about our certificate: ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED,
+  // ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE, ERR_SSL_TLSV1_ALERT_UNKNOWN_CA...
+  return /^ERR_SSL_.*ALERT_(?:CERTIFICATE|BAD_CERTIFICATE|UNSUPPORTED_CERTIFICATE|UNKNOWN_CA)/.test(code)
 }
