@@ -1,8 +1,94 @@
-import type { Duplex } from 'node:stream'
+import { Duplex } from 'node:stream'
 import type { Webhook } from '../../webhook-types.ts'
-import type { ObserverOptions } from './observer.ts'
+import { ConnectionObserver, MQTT_MAX_REMAINING_LENGTH, type ObserverOptions } from './observer.ts'
+import { PacketTap, selectPackets, wantsAnything } from './tap.ts'
 
-/** A Duplex that passes `socket`'s bytes through unchanged in both directions and observes both. */
-export function wrapStream(_socket: Duplex, _webhook: Webhook, _options: ObserverOptions = {}): Duplex {
-  throw new Error('not implemented')
+/** Looks at both directions of one connection's bytes; `null` when the webhook wants nothing from it. */
+export interface ConnectionTaps {
+  observer: ConnectionObserver
+  inbound: PacketTap
+  outbound: PacketTap
+}
+
+/** Builds the taps of one connection, or `null` when nothing is wanted, so the caller can just pipe. */
+export function tapConnection(webhook: Webhook, options: ObserverOptions): ConnectionTaps | null {
+  if (!wantsAnything(webhook)) return null
+  const observer = new ConnectionObserver(webhook, options.remoteAddress)
+  const selection = selectPackets(webhook)
+  const limit = options.maxPacketSize ?? MQTT_MAX_REMAINING_LENGTH
+  return {
+    observer,
+    inbound: new PacketTap(observer, 'inbound', selection.inbound, limit),
+    outbound: new PacketTap(observer, 'outbound', selection.outbound, limit),
+  }
+}
+
+/**
+ * A Duplex that passes `socket`'s bytes through unchanged in both directions and observes both: what the
+ * socket receives (client to server) comes out of it, what is written to it (server to client) goes to the
+ * socket. Hand it to MQTT server code in place of the socket.
+ */
+export function wrapStream(socket: Duplex, webhook: Webhook, options: ObserverOptions = {}): Duplex {
+  const remoteAddress = options.remoteAddress ?? (socket as { remoteAddress?: string }).remoteAddress
+  const taps = tapConnection(webhook, { ...options, remoteAddress })
+  return new ObservedStream(socket, taps)
+}
+
+class ObservedStream extends Duplex {
+  private closedObserver = false
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly taps: ConnectionTaps | null,
+  ) {
+    super({ allowHalfOpen: true })
+    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk))
+    socket.on('end', () => this.push(null))
+    socket.on('error', (error: Error) => this.destroy(error))
+    socket.on('close', () => {
+      this.closeObserver()
+      if (!this.destroyed) this.destroy()
+    })
+    socket.pause()
+  }
+
+  /** Servers log it; aedes reads it for the client's address. */
+  get remoteAddress(): string | undefined {
+    return (this.socket as { remoteAddress?: string }).remoteAddress
+  }
+
+  get remotePort(): number | undefined {
+    return (this.socket as { remotePort?: number }).remotePort
+  }
+
+  override _read(): void {
+    this.socket.resume()
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.taps?.outbound.push(chunk)
+    if (this.socket.write(chunk)) callback()
+    else this.socket.once('drain', () => callback())
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.socket.end(callback)
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.closeObserver(error ?? undefined)
+    if (!this.socket.destroyed) this.socket.destroy(error ?? undefined)
+    callback(error)
+  }
+
+  private onSocketData(chunk: Buffer): void {
+    this.taps?.inbound.push(chunk)
+    if (!this.push(chunk)) this.socket.pause()
+  }
+
+  private closeObserver(error?: Error): void {
+    if (this.closedObserver) return
+    this.closedObserver = true
+    this.taps?.observer.close(error)
+  }
 }

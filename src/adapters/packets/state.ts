@@ -1,0 +1,90 @@
+import type { QoS } from '../../events.ts'
+import type { Webhook } from '../../webhook-types.ts'
+
+/** A message sent to the client with QoS 1 or 2, kept until the client's PUBACK/PUBCOMP. */
+export interface InflightMessage {
+  topic: string
+  qos: QoS
+  retain: boolean
+  payload: Uint8Array
+  ts: number
+}
+
+/** What one MQTT connection has shown so far; every handler reads and updates it. */
+export interface ConnectionState {
+  webhook: Webhook
+  ipaddress: string | undefined
+  /** From CONNECT; v5 may replace an empty one with the CONNACK's assigned identifier. */
+  clientid: string
+  username: string | undefined
+  /** 3, 4 or 5; 4 until CONNECT says otherwise. */
+  protocolVersion: number
+  keepalive: number
+  /** v3/v4 clean session. */
+  clean: boolean
+  /** v5 session expiry in seconds (absent means 0); DISCONNECT may override it. */
+  sessionExpiry: number
+  /** CONNECT seen. */
+  connecting: boolean
+  /** A successful CONNACK seen. */
+  connected: boolean
+  /** The client sent DISCONNECT. */
+  disconnectedByClient: boolean
+  /** close() already ran. */
+  closed: boolean
+  /** SUBSCRIBE filters waiting for their SUBACK, by message id. */
+  pendingSubscribes: Map<number, string[]>
+  /** UNSUBSCRIBE filters waiting for their UNSUBACK, by message id. */
+  pendingUnsubscribes: Map<number, string[]>
+  /** Outbound QoS 1/2 messages waiting for the client's acknowledgement, by message id. */
+  inflight: Map<number, InflightMessage>
+  /** v5 topic aliases, per direction (each side sets its own). */
+  inboundAliases: Map<number, string>
+  outboundAliases: Map<number, string>
+}
+
+export function createConnectionState(webhook: Webhook, ipaddress: string | undefined): ConnectionState {
+  return {
+    webhook,
+    ipaddress,
+    clientid: '',
+    username: undefined,
+    protocolVersion: 4,
+    keepalive: 0,
+    clean: true,
+    sessionExpiry: 0,
+    connecting: false,
+    connected: false,
+    disconnectedByClient: false,
+    closed: false,
+    pendingSubscribes: new Map(),
+    pendingUnsubscribes: new Map(),
+    inflight: new Map(),
+    inboundAliases: new Map(),
+    outboundAliases: new Map(),
+  }
+}
+
+/** Message events on `$SYS/...` never fire (SPEC §4), so they are not even built. */
+export function isSysTopic(topic: string): boolean {
+  return topic === '$SYS' || topic.startsWith('$SYS/')
+}
+
+/** A copy, so that a queued event does not pin the socket chunk its payload was sliced from. */
+export function ownBytes(payload: string | Buffer): Buffer {
+  return Buffer.from(payload)
+}
+
+/** Resolves a v5 topic alias: a PUBLISH with a topic and an alias sets it, one with only an alias uses it. */
+export function resolveTopic(
+  aliases: Map<number, string>,
+  topic: string,
+  alias: number | undefined,
+): string | undefined {
+  if (alias === undefined) return topic
+  if (topic.length > 0) {
+    aliases.set(alias, topic)
+    return topic
+  }
+  return aliases.get(alias)
+}

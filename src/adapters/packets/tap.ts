@@ -1,0 +1,229 @@
+import { isUtf8 } from 'node:buffer'
+import mqtt, { type Packet, type Parser } from 'mqtt-packet'
+import { HOOK_EVENT_NAMES, type HookEventName } from '../../events.ts'
+import type { Webhook } from '../../webhook-types.ts'
+import type { ConnectionObserver } from './observer.ts'
+
+export type Direction = 'inbound' | 'outbound'
+
+const CONNECT = 1
+const CONNACK = 2
+const PUBLISH = 3
+const PUBACK = 4
+const PUBREC = 5
+const PUBCOMP = 7
+const SUBSCRIBE = 8
+const SUBACK = 9
+const UNSUBSCRIBE = 10
+const UNSUBACK = 11
+const DISCONNECT = 14
+
+/** Which packet types a direction must parse; the rest are only counted past. Indexed by packet type. */
+export type PacketSelection = readonly boolean[]
+
+/** Decides, from the rules, which packets each direction has to parse: parsing costs relay CPU. */
+export function selectPackets(webhook: Webhook): { inbound: PacketSelection; outbound: PacketSelection } {
+  const wants = (name: HookEventName) => webhook.wants(name)
+  const acked = wants('on_message_acked')
+  const inbound: boolean[] = new Array(16).fill(false)
+  const outbound: boolean[] = new Array(16).fill(false)
+  // Once per connection, and they say who the client is, which protocol it speaks and how it leaves.
+  inbound[CONNECT] = true
+  inbound[DISCONNECT] = true
+  outbound[CONNACK] = true
+  inbound[PUBLISH] = wants('on_message_publish')
+  inbound[PUBACK] = acked
+  inbound[PUBREC] = acked
+  inbound[PUBCOMP] = acked
+  inbound[SUBSCRIBE] = wants('on_client_subscribe') || wants('on_session_subscribed')
+  inbound[UNSUBSCRIBE] = wants('on_client_unsubscribe') || wants('on_session_unsubscribed')
+  outbound[PUBLISH] = wants('on_message_delivered') || acked
+  outbound[SUBACK] = wants('on_session_subscribed')
+  outbound[UNSUBACK] = wants('on_session_unsubscribed')
+  return { inbound, outbound }
+}
+
+/** Whether a webhook wants anything at all from the wire; when not, a raw stream is a pure pipe. */
+export function wantsAnything(webhook: Webhook): boolean {
+  return HOOK_EVENT_NAMES.some((name) => webhook.wants(name))
+}
+
+/** The fixed-header flags each packet type must carry (MQTT-2.2.2-1); PUBLISH's are checked apart. */
+const REQUIRED_FLAGS: readonly (number | undefined)[] = [
+  undefined,
+  0,
+  0,
+  undefined,
+  0,
+  0,
+  2,
+  0,
+  2,
+  0,
+  2,
+  0,
+  0,
+  0,
+  0,
+  0,
+]
+
+enum Step {
+  Header,
+  Length,
+  Body,
+}
+
+/**
+ * Follows one direction of a raw MQTT byte stream: finds packet boundaries from the fixed header, skips the
+ * packets nobody needs without buffering them, and parses the others with mqtt-packet. Never changes or
+ * holds back the bytes; on anything it cannot follow it asks the observer to stop.
+ */
+export class PacketTap {
+  private step = Step.Header
+  private readonly header = Buffer.alloc(5)
+  private headerLength = 0
+  private remaining = 0
+  private multiplier = 1
+  private collected: Buffer[] | null = null
+  private parser: Parser | null = null
+  private parserVersion = 0
+  private seenPacket = false
+
+  constructor(
+    private readonly observer: ConnectionObserver,
+    private readonly direction: Direction,
+    private readonly selection: PacketSelection,
+    private readonly maxPacketSize: number,
+  ) {}
+
+  /** Looks at a chunk that is on its way; never throws. */
+  push(chunk: Buffer): void {
+    if (this.observer.stopped) return
+    try {
+      this.scan(chunk)
+    } catch (error) {
+      this.fail(`could not be followed: ${(error as Error).message}`)
+    }
+  }
+
+  private scan(chunk: Buffer): void {
+    let offset = 0
+    // Where the current packet started in this chunk, so that a packet inside one chunk is not copied.
+    let packetStart = -1
+    while (offset < chunk.length && !this.observer.stopped) {
+      if (this.step === Step.Header) {
+        packetStart = offset
+        if (!this.beginPacket(chunk[offset++] as number)) return
+        continue
+      }
+      if (this.step === Step.Length) {
+        const byte = chunk[offset++] as number
+        this.header[this.headerLength++] = byte
+        this.remaining += (byte & 0x7f) * this.multiplier
+        this.multiplier *= 0x80
+        if (byte & 0x80) {
+          if (this.headerLength < 5) continue
+          this.fail('remaining length over the limit (more than 4 bytes)')
+          return
+        }
+        if (!this.beginBody()) return
+        if (this.collected !== null && packetStart !== -1 && offset + this.remaining <= chunk.length) {
+          this.collected = null
+          this.step = Step.Header
+          offset += this.remaining
+          this.parse(chunk.subarray(packetStart, offset))
+          continue
+        }
+        if (this.remaining === 0) this.endBody()
+        continue
+      }
+      const take = Math.min(this.remaining, chunk.length - offset)
+      this.collected?.push(chunk.subarray(offset, offset + take))
+      offset += take
+      this.remaining -= take
+      if (this.remaining === 0) this.endBody()
+    }
+  }
+
+  private beginPacket(first: number): boolean {
+    const type = first >> 4
+    const flags = first & 0x0f
+    const required = REQUIRED_FLAGS[type]
+    if (type === 0) return this.fail('packet type 0 is reserved')
+    if (required !== undefined && flags !== required)
+      return this.fail(`bad fixed-header flags 0x${hex(first)}`)
+    if (type === PUBLISH && (flags & 0x06) === 0x06) return this.fail('PUBLISH with QoS 3')
+    if (this.direction === 'inbound' && !this.seenPacket && type !== CONNECT)
+      return this.fail(`first packet is type ${type}, not CONNECT`)
+    this.seenPacket = true
+    this.header[0] = first
+    this.headerLength = 1
+    this.remaining = 0
+    this.multiplier = 1
+    this.step = Step.Length
+    return true
+  }
+
+  private beginBody(): boolean {
+    const first = this.header[0] as number
+    const type = first >> 4
+    let wanted = this.selection[type] === true
+    // Only QoS 1/2 deliveries can be acknowledged: skip QoS 0 ones when only acks are wanted.
+    if (wanted && type === PUBLISH && this.direction === 'outbound' && (first & 0x06) === 0)
+      wanted = this.observer.state.webhook.wants('on_message_delivered')
+    if (wanted && this.remaining > this.maxPacketSize)
+      return this.fail(`remaining length ${this.remaining} over the limit of ${this.maxPacketSize}`)
+    this.collected = wanted ? [Buffer.from(this.header.subarray(0, this.headerLength))] : null
+    this.step = Step.Body
+    return true
+  }
+
+  private endBody(): void {
+    this.step = Step.Header
+    const parts = this.collected
+    this.collected = null
+    if (parts !== null) this.parse(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts))
+  }
+
+  /** Parses one whole packet (fixed header included) and hands it to the observer. */
+  private parse(packet: Buffer): void {
+    const headerLength = this.headerLength
+    if (packet[0] !== undefined && packet[0] >> 4 === PUBLISH && !topicIsUtf8(packet, headerLength))
+      return void this.fail('PUBLISH topic is not valid UTF-8')
+    const parser = this.parserFor(this.observer.protocolVersion)
+    parser.parse(packet)
+  }
+
+  private parserFor(version: number): Parser {
+    if (this.parser !== null && this.parserVersion === version) return this.parser
+    // The inbound parser learns the version from CONNECT by itself; the outbound one must be told.
+    const parser = mqtt.parser({ protocolVersion: version })
+    parser.on('packet', (packet: Packet) => {
+      if (this.direction === 'inbound') this.observer.inbound(packet)
+      else this.observer.outbound(packet)
+    })
+    parser.on('error', (error: Error) => this.fail(error.message))
+    this.parser = parser
+    this.parserVersion = version
+    return parser
+  }
+
+  private fail(reason: string): false {
+    this.collected = null
+    this.observer.fail(this.direction, reason)
+    return false
+  }
+}
+
+function topicIsUtf8(packet: Buffer, headerLength: number): boolean {
+  if (packet.length < headerLength + 2) return true // too short: the parser says so
+  const length = packet.readUInt16BE(headerLength)
+  const start = headerLength + 2
+  if (start + length > packet.length) return true
+  return isUtf8(packet.subarray(start, start + length))
+}
+
+function hex(byte: number): string {
+  return byte.toString(16).padStart(2, '0')
+}
