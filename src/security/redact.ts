@@ -12,7 +12,21 @@ const BARE_CREDENTIALS = /(^|\s)[^\s/?#:@]+:[^\s/?#]*@/g
  * strings no URL parser accepts, and on text holding several urls (an error message).
  */
 export function redactUrl(url: string): string {
-  return url.replace(URL_CREDENTIALS, `$1${REDACTED}@`).replace(BARE_CREDENTIALS, `$1${REDACTED}@`)
+  return redactWholeUrl(url)
+    .replace(URL_CREDENTIALS, `$1${REDACTED}@`)
+    .replace(BARE_CREDENTIALS, `$1${REDACTED}@`)
+}
+
+// When the whole string is one url, its authority ends only at `/`, `?` or `#`: a password
+// holding a space (which a URL parser would accept, percent-encoded) is hidden whole too.
+function redactWholeUrl(url: string): string {
+  const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i.exec(url)
+  if (scheme === null) return url
+  const start = scheme[0].length
+  const rest = url.slice(start)
+  const authority = rest.slice(0, rest.search(/[/?#]|$/))
+  const at = authority.lastIndexOf('@')
+  return at === -1 ? url : `${url.slice(0, start)}${REDACTED}${url.slice(start + at)}`
 }
 
 /** A safe, one-line account of an error: for `failed` reports, warnings and debug lines. */
