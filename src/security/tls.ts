@@ -31,10 +31,7 @@ const PEM_PRIVATE_KEY = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/
  * `WebhookConfigError` naming the key (`${keyPrefix}.certfile`...) and the file when one cannot be
  * read or is not valid PEM of the right kind. Never puts file contents in a message.
  */
-export function resolveTls(
-  tls: TlsConfig | Record<string, unknown> | undefined,
-  keyPrefix: string,
-): ResolvedTls {
+export function resolveTls(tls: TlsConfig | unknown, keyPrefix: string): ResolvedTls {
   if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) {
     throw new WebhookConfigError(keyPrefix, `must be an object with ${TLS_KEYS.join(', ')}`)
   }
