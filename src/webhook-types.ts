@@ -86,6 +86,8 @@ export interface WebhookStats {
   dropped_by_reason: Record<DropReason, number>
   /** Per-event counts, for the events that are enabled. */
   events: Partial<Record<HookEventName, { matched: number }>>
+  /** Problems passed to `reportError` since creation (bad input to `handle()`, adapter errors). */
+  errors?: number
 }
 
 export interface WebhookEvents {

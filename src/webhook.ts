@@ -1,7 +1,239 @@
-import type { WebhookConfig } from './config-types.ts'
-import type { Webhook, WebhookOptions } from './webhook-types.ts'
+/**
+ * `createWebhook`: the front that runs on the caller's (the broker's) thread. `handle()` matches, stamps,
+ * serializes, names and enqueues; everything after that is the dispatcher's (`src/delivery/`), which
+ * talks back only through plain-data callbacks.
+ */
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { resolveConfig } from './config.ts'
+import type { PayloadEncoding, ResolvedConfig, WebhookConfig } from './config-types.ts'
+import { type DeliveryJob, Dispatcher, type DispatcherCallbacks } from './delivery/dispatcher.ts'
+import type { AttemptOutcome } from './delivery/retry.ts'
+import { createSender, type Sender } from './delivery/sender.ts'
+import type { HookEvent, HookEventName } from './events.ts'
+import { serializeEvent } from './format.ts'
+import { createMatcher } from './rules.ts'
+import { redact, redactUrl } from './security/redact.ts'
+import type {
+  DropReason,
+  FailedReport,
+  Logger,
+  Webhook,
+  WebhookEvents,
+  WebhookOptions,
+  WebhookStats,
+} from './webhook-types.ts'
+
+/** How long `close()` lets queued and in-flight work drain before dropping it, when not told. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000
 
 /** Builds a webhook from `config`; throws `WebhookConfigError` on bad configuration. */
-export function createWebhook(_config: WebhookConfig, _options: WebhookOptions = {}): Webhook {
-  throw new Error('not implemented')
+export function createWebhook(config: WebhookConfig, options: WebhookOptions = {}): Webhook {
+  return new HttpWebhook(resolveConfig(config), options, sensitiveStrings(config))
+}
+
+class HttpWebhook extends EventEmitter implements Webhook {
+  readonly #logger: Logger | undefined
+  readonly #enabled: boolean
+  readonly #wanted: ReadonlySet<HookEventName>
+  readonly #matches: (event: HookEvent) => boolean
+  readonly #encoding: PayloadEncoding
+  readonly #url: string
+  readonly #sensitive: readonly string[]
+  readonly #sender: Sender | undefined
+  readonly #dispatcher: Dispatcher | undefined
+  readonly #idPrefix = `msg_${randomBytes(12).toString('base64url')}`
+  #idCounter = 0
+  #matched = 0
+  #errors = 0
+  readonly #perEvent: Partial<Record<HookEventName, { matched: number }>> = {}
+
+  constructor(config: ResolvedConfig, options: WebhookOptions, sensitive: readonly string[]) {
+    super()
+    this.#logger = options.logger
+    this.#enabled = config.enable
+    this.#wanted = new Set(config.enable ? config.rules.keys() : [])
+    this.#matches = createMatcher(config.rules)
+    this.#encoding = config.encoding
+    this.#url = redactUrl(config.url)
+    this.#sensitive = sensitive
+    if (!config.enable) return
+    for (const name of this.#wanted) this.#perEvent[name] = { matched: 0 }
+    if (config.tls?.rejectUnauthorized === false) this.#warnUnverified()
+    this.#sender = createSender(config, options)
+    this.#dispatcher = new Dispatcher({
+      poolSize: config.poolSize,
+      maxQueue: config.maxQueue,
+      ordered: config.ordering === 'per-client',
+      cancelTimeout: config.cancelTimeout,
+      retry: config.retry,
+      send: this.#sender.send,
+      sensitive,
+      callbacks: this.#reporters(),
+    })
+  }
+
+  handle(event: HookEvent): void {
+    const dispatcher = this.#dispatcher
+    if (dispatcher === undefined) return
+    try {
+      if (!this.#matches(event)) return
+      const stamped = stampTimes(event)
+      const body = serializeEvent(stamped, this.#encoding)
+      this.#matched++
+      const counts = this.#perEvent[stamped.event]
+      if (counts !== undefined) counts.matched++
+      dispatcher.enqueue({
+        id: this.#idPrefix + (this.#idCounter++).toString(36),
+        body,
+        key: orderingKey(stamped),
+        event: stamped,
+      })
+    } catch (error) {
+      this.reportError(toError(error, 'handle() could not take an event'))
+    }
+  }
+
+  wants(name: HookEventName): boolean {
+    return this.#wanted.has(name)
+  }
+
+  stats(): WebhookStats {
+    const perEvent: WebhookStats['events'] = {}
+    for (const [name, counts] of Object.entries(this.#perEvent))
+      perEvent[name as HookEventName] = { matched: counts.matched }
+    const delivery = this.#dispatcher?.stats()
+    return {
+      matched: this.#matched,
+      queued: delivery?.queued ?? 0,
+      inflight: delivery?.inflight ?? 0,
+      success: delivery?.success ?? 0,
+      failed: delivery?.failed ?? 0,
+      retried: delivery?.retried ?? 0,
+      dropped: delivery?.dropped ?? 0,
+      dropped_by_reason: delivery?.dropped_by_reason ?? { queue_full: 0, closed: 0 },
+      events: perEvent,
+      errors: this.#errors,
+    }
+  }
+
+  flush(): Promise<void> {
+    return this.#dispatcher?.flush() ?? Promise.resolve()
+  }
+
+  /**
+   * Stops accepting events (later matching ones are reported dropped, `closed`), lets the queue drain for
+   * up to `timeout_ms` (default {@link DEFAULT_CLOSE_TIMEOUT_MS}), then aborts what is in flight, reports
+   * everything left as dropped (`closed`) and closes every socket. Idempotent.
+   */
+  async close(options: { timeout_ms?: number } = {}): Promise<void> {
+    if (this.#dispatcher === undefined) return
+    await this.#dispatcher.close(options.timeout_ms ?? DEFAULT_CLOSE_TIMEOUT_MS)
+    this.#sender?.destroy()
+  }
+
+  /** Emitted as `'error'` only when someone listens: an unheard `'error'` would throw into the broker. */
+  reportError(error: Error): void {
+    this.#errors++
+    try {
+      if (this.listenerCount('error') > 0) this.emit('error', error)
+      else
+        this.#logger?.warn(
+          { err: { message: redact(error.message, this.#sensitive) } },
+          'mqtt-webhook: error',
+        )
+    } catch {
+      // A listener or logger that throws must not throw into the caller either.
+    }
+  }
+
+  #reporters(): DispatcherCallbacks {
+    return {
+      delivered: (job, attempts, status) => {
+        if (this.listenerCount('delivered') > 0)
+          this.#emitReport('delivered', { event: job.event, id: job.id, attempts, status })
+      },
+      failed: (job, attempts, outcome) => {
+        const report = this.#failedReport(job, attempts, outcome)
+        this.#logger?.debug(
+          { id: job.id, attempts, status: report.status, code: report.code },
+          report.message,
+        )
+        this.#emitReport('failed', report)
+      },
+      dropped: (job, attempts, reason: DropReason) => {
+        this.#emitReport('dropped', { event: job.event, id: job.id, attempts, reason })
+      },
+    }
+  }
+
+  #failedReport(job: DeliveryJob, attempts: number, outcome: AttemptOutcome): FailedReport {
+    const plural = attempts === 1 ? 'attempt' : 'attempts'
+    const report: FailedReport = {
+      event: job.event,
+      id: job.id,
+      attempts,
+      message: `POST ${this.#url} failed after ${attempts} ${plural}: ${outcome.message ?? outcome.code ?? 'unknown error'}`,
+    }
+    if (outcome.status !== undefined) report.status = outcome.status
+    if (outcome.code !== undefined) report.code = outcome.code
+    return report
+  }
+
+  #emitReport<K extends 'delivered' | 'failed' | 'dropped'>(name: K, report: WebhookEvents[K][0]): void {
+    try {
+      this.emit(name, report)
+    } catch (error) {
+      this.reportError(toError(error, `a '${name}' listener threw`))
+    }
+  }
+
+  #warnUnverified(): void {
+    const message = `mqtt-webhook: tls.verify_peer is false: the certificate of ${this.#url} is not verified`
+    if (this.#logger !== undefined) this.#logger.warn({ url: this.#url }, message)
+    else process.emitWarning(message, { code: 'MQTT_WEBHOOK_TLS_UNVERIFIED' })
+  }
+}
+
+/** `ts` and `connected_at` default to now; a copy, since the caller's object may be frozen or reused. */
+function stampTimes(event: HookEvent): HookEvent {
+  switch (event.event) {
+    case 'on_message_publish':
+    case 'on_message_delivered':
+    case 'on_message_acked':
+      return event.ts === undefined ? { ...event, ts: Date.now() } : event
+    case 'on_client_connected':
+      return event.connected_at === undefined ? { ...event, connected_at: Date.now() } : event
+    default:
+      return event
+  }
+}
+
+/** One client's events share a key (the publisher's for `on_message_publish`); client-less events share `''`. */
+function orderingKey(event: HookEvent): string {
+  const client = event.event === 'on_message_publish' ? event.from_client_id : event.clientid
+  return typeof client === 'string' ? client : ''
+}
+
+/** Secrets and configured header values: they must never show in a message. */
+function sensitiveStrings(config: WebhookConfig): string[] {
+  const found: string[] = []
+  const secret = config?.secret
+  if (typeof secret === 'string') found.push(secret)
+  else if (Array.isArray(secret)) found.push(...secret.filter((s): s is string => typeof s === 'string'))
+  for (const [name, value] of Object.entries(config?.headers ?? {}))
+    if (name.toLowerCase() !== 'content-type' && typeof value === 'string') found.push(value)
+  for (const [key, value] of Object.entries(config ?? {}))
+    if (
+      key.startsWith('headers.') &&
+      key.toLowerCase() !== 'headers.content-type' &&
+      typeof value === 'string'
+    )
+      found.push(value)
+  return found
+}
+
+function toError(error: unknown, context: string): Error {
+  if (error instanceof Error) return error
+  return new Error(`${context}: ${String(error)}`)
 }

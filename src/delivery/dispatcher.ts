@@ -1,0 +1,341 @@
+/**
+ * The dispatcher: from enqueued jobs to HTTP attempts and back to reports.
+ *
+ * It knows nothing of events' meaning, matching or formatting (that is the front, `src/webhook.ts`), and
+ * talks to the front only through `DeliveryJob`, the callbacks and `DispatcherStats`, all plain data,
+ * so that it could move to a worker thread unchanged.
+ *
+ * Every accepted job ends in exactly one of three callbacks: `delivered`, `failed` or `dropped`.
+ */
+import PQueue from 'p-queue'
+import type { HookEvent } from '../events.ts'
+import type { DropReason, WebhookResponse } from '../webhook-types.ts'
+import {
+  type AttemptOutcome,
+  backoffDelay,
+  CLOSED,
+  classifyError,
+  classifyResponse,
+  DEADLINE,
+} from './retry.ts'
+import { Ring } from './ring.ts'
+import { FifoScheduler, PerKeyScheduler, type Schedulable, type Scheduler } from './scheduler.ts'
+
+/** One event to deliver. */
+export interface DeliveryJob {
+  /** The `webhook-id`, the same on every attempt. */
+  id: string
+  /** The exact body, or a promise of it while a big payload is being encoded. */
+  body: string | Promise<string>
+  /** Events with the same key are delivered one at a time, in order (with `ordered`). */
+  key: string
+  event: HookEvent
+}
+
+/** Sends one attempt; resolves with the response, rejects like a network error. */
+export type AttemptSender = (
+  job: { id: string; body: string; event: HookEvent },
+  attempt: number,
+  signal: AbortSignal,
+) => Promise<WebhookResponse>
+
+export interface DispatcherCallbacks {
+  delivered(job: DeliveryJob, attempts: number, status: number): void
+  failed(job: DeliveryJob, attempts: number, outcome: AttemptOutcome): void
+  dropped(job: DeliveryJob, attempts: number, reason: DropReason): void
+}
+
+export interface DispatcherOptions {
+  /** Most attempts in flight at once. */
+  poolSize: number
+  /** Most jobs waiting; past it the oldest waiting job is dropped (`queue_full`). */
+  maxQueue: number
+  /** One job per key at a time, in order. */
+  ordered: boolean
+  /** One attempt's deadline, in ms. */
+  cancelTimeout: number
+  retry: { maxAttempts: number; baseDelay: number; maxDelay: number }
+  send: AttemptSender
+  /** Strings that must never appear in a failure message (secrets, header values). */
+  sensitive: readonly string[]
+  callbacks: DispatcherCallbacks
+}
+
+export interface DispatcherStats {
+  queued: number
+  inflight: number
+  success: number
+  failed: number
+  retried: number
+  dropped: number
+  dropped_by_reason: Record<DropReason, number>
+}
+
+type SendableEntry = Parameters<AttemptSender>[0]
+
+type EntryState = 'waiting' | 'body' | 'backoff' | 'ready' | 'inflight' | 'done'
+
+/** A job and its delivery state; the scheduler's links live on it so that queueing allocates nothing more. */
+interface Entry extends DeliveryJob, Schedulable {
+  attempts: number
+  state: EntryState
+  /** The body promise was rejected: the job fails when its turn comes. */
+  bodyError: boolean
+  /** Taken from the scheduler with `next()`: its key stays busy until it is finished. */
+  holdsKey: boolean
+  timer: NodeJS.Timeout | undefined
+  controller: AbortController | undefined
+}
+
+export class Dispatcher {
+  readonly #options: DispatcherOptions
+  readonly #callbacks: DispatcherCallbacks
+  readonly #scheduler: Scheduler<Entry>
+  /** Started jobs whose next attempt may go now (retry timer fired, body ready); they go before new ones. */
+  readonly #ready = new Ring<Entry>(64)
+  /** Started jobs waiting for a retry timer or for their body. */
+  readonly #parked = new Set<Entry>()
+  readonly #inflight = new Set<Entry>()
+  readonly #pool: PQueue
+  /** Jobs accepted and not yet reported. */
+  #pending = 0
+  #success = 0
+  #failed = 0
+  #retried = 0
+  readonly #dropped: Record<DropReason, number> = { queue_full: 0, closed: 0 }
+  #idleWaiters: Array<() => void> = []
+  #closing: Promise<void> | undefined
+  /** Past the close deadline: nothing starts any more, whatever is left is dropped. */
+  #aborted = false
+
+  constructor(options: DispatcherOptions) {
+    this.#options = options
+    this.#callbacks = options.callbacks
+    this.#scheduler = options.ordered ? new PerKeyScheduler<Entry>() : new FifoScheduler<Entry>()
+    this.#pool = new PQueue({ concurrency: options.poolSize })
+  }
+
+  enqueue(job: DeliveryJob): void {
+    const entry: Entry = {
+      id: job.id,
+      body: job.body,
+      key: job.key,
+      event: job.event,
+      older: undefined,
+      newer: undefined,
+      laneNext: undefined,
+      attempts: 0,
+      state: 'waiting',
+      bodyError: false,
+      holdsKey: false,
+      timer: undefined,
+      controller: undefined,
+    }
+    this.#pending++
+    if (this.#closing !== undefined) {
+      this.#drop(entry, 'closed')
+      return
+    }
+    if (typeof entry.body !== 'string') this.#awaitBody(entry, entry.body)
+    this.#scheduler.push(entry)
+    this.#trimToMaxQueue()
+    this.#pump()
+  }
+
+  stats(): DispatcherStats {
+    const dropped = this.#dropped
+    return {
+      queued: this.#pending - this.#inflight.size,
+      inflight: this.#inflight.size,
+      success: this.#success,
+      failed: this.#failed,
+      retried: this.#retried,
+      dropped: dropped.queue_full + dropped.closed,
+      dropped_by_reason: { queue_full: dropped.queue_full, closed: dropped.closed },
+    }
+  }
+
+  /** Resolves when every accepted job has been reported. */
+  flush(): Promise<void> {
+    if (this.#pending === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  /**
+   * Stops accepting, lets the work drain until `timeoutMs`, then aborts what is in flight and drops
+   * everything left as `closed`. Idempotent: later calls get the first call's promise.
+   */
+  close(timeoutMs: number): Promise<void> {
+    this.#closing ??= this.#drainThenAbort(timeoutMs)
+    return this.#closing
+  }
+
+  async #drainThenAbort(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs)
+    })
+    await Promise.race([this.flush(), deadline])
+    clearTimeout(timer)
+    this.#abortAll()
+    await this.flush()
+  }
+
+  #abortAll(): void {
+    this.#aborted = true
+    for (let entry = this.#scheduler.shiftOldest(); entry; entry = this.#scheduler.shiftOldest())
+      this.#drop(entry, 'closed')
+    for (let entry = this.#ready.shift(); entry; entry = this.#ready.shift()) this.#drop(entry, 'closed')
+    for (const entry of this.#parked) {
+      clearTimeout(entry.timer)
+      this.#drop(entry, 'closed')
+    }
+    // Reported now rather than when their attempt settles: a custom `send` may ignore the signal.
+    for (const entry of this.#inflight) {
+      entry.controller?.abort(CLOSED)
+      this.#drop(entry, 'closed')
+    }
+    this.#inflight.clear()
+  }
+
+  /** Starts attempts while the pool has room: retries and bodies that became ready first, then new jobs. */
+  #pump(): void {
+    if (this.#aborted) return
+    while (this.#inflight.size < this.#options.poolSize) {
+      const entry = this.#ready.shift() ?? this.#takeNext()
+      if (entry === undefined) return
+      if (entry.bodyError) {
+        this.#fail(entry, { kind: 'fail', code: 'ERR_SERIALIZE', message: 'the body could not be encoded' })
+        continue
+      }
+      if (typeof entry.body !== 'string') {
+        // Its key stays busy meanwhile, so per-client order holds; #awaitBody brings it back.
+        entry.state = 'body'
+        this.#parked.add(entry)
+        continue
+      }
+      this.#start(entry)
+    }
+  }
+
+  #takeNext(): Entry | undefined {
+    const entry = this.#scheduler.next()
+    if (entry !== undefined) entry.holdsKey = true
+    return entry
+  }
+
+  #start(entry: Entry): void {
+    entry.state = 'inflight'
+    this.#inflight.add(entry)
+    void this.#pool.add(() => this.#attempt(entry))
+  }
+
+  /** One attempt, cut at `cancel_timeout` whatever the server does. Never rejects. */
+  async #attempt(entry: Entry): Promise<void> {
+    entry.attempts++
+    const controller = new AbortController()
+    entry.controller = controller
+    const timer = setTimeout(abortAtDeadline, this.#options.cancelTimeout, controller)
+    let outcome: AttemptOutcome
+    try {
+      const response = await this.#options.send(entry as SendableEntry, entry.attempts, controller.signal)
+      outcome = classifyResponse(response, this.#options.retry.maxDelay)
+    } catch (error) {
+      outcome = classifyError(error, controller.signal, this.#options.cancelTimeout, this.#options.sensitive)
+    }
+    clearTimeout(timer)
+    entry.controller = undefined
+    this.#inflight.delete(entry)
+    try {
+      this.#settle(entry, outcome, controller.signal)
+    } finally {
+      this.#pump()
+    }
+  }
+
+  #settle(entry: Entry, outcome: AttemptOutcome, signal: AbortSignal): void {
+    if (entry.state === 'done') return
+    if (outcome.kind === 'success') this.#deliver(entry, outcome.status ?? 200)
+    else if (this.#aborted || signal.reason === CLOSED) this.#drop(entry, 'closed')
+    else if (outcome.kind === 'fail' || entry.attempts >= this.#options.retry.maxAttempts)
+      this.#fail(entry, outcome)
+    else this.#retryLater(entry, outcome)
+  }
+
+  #retryLater(entry: Entry, outcome: AttemptOutcome): void {
+    this.#retried++
+    const { baseDelay, maxDelay } = this.#options.retry
+    const delay = outcome.retryAfterMs ?? backoffDelay(entry.attempts, baseDelay, maxDelay)
+    entry.state = 'backoff'
+    this.#parked.add(entry)
+    entry.timer = setTimeout(() => this.#wake(entry), delay)
+  }
+
+  /** A parked job may try again: its retry delay is over, or its body is ready. */
+  #wake(entry: Entry): void {
+    if (!this.#parked.delete(entry)) return
+    entry.timer = undefined
+    entry.state = 'ready'
+    this.#ready.push(entry)
+    this.#pump()
+  }
+
+  #awaitBody(entry: Entry, body: Promise<string>): void {
+    body.then(
+      (text) => {
+        entry.body = text
+        if (entry.state === 'body') this.#wake(entry)
+      },
+      () => {
+        entry.bodyError = true
+        entry.body = ''
+        if (entry.state === 'body') this.#wake(entry)
+      },
+    )
+  }
+
+  /** Past `max_queue` waiting jobs, drop the oldest that has not started. */
+  #trimToMaxQueue(): void {
+    while (this.#pending - this.#inflight.size > this.#options.maxQueue) {
+      const oldest = this.#scheduler.shiftOldest()
+      if (oldest === undefined) return
+      this.#drop(oldest, 'queue_full')
+    }
+  }
+
+  #deliver(entry: Entry, status: number): void {
+    this.#success++
+    this.#finish(entry)
+    this.#callbacks.delivered(entry, entry.attempts, status)
+  }
+
+  #fail(entry: Entry, outcome: AttemptOutcome): void {
+    this.#failed++
+    this.#finish(entry)
+    this.#callbacks.failed(entry, entry.attempts, outcome)
+  }
+
+  #drop(entry: Entry, reason: DropReason): void {
+    this.#dropped[reason]++
+    this.#finish(entry)
+    this.#callbacks.dropped(entry, entry.attempts, reason)
+  }
+
+  #finish(entry: Entry): void {
+    entry.state = 'done'
+    this.#parked.delete(entry)
+    if (entry.holdsKey) {
+      entry.holdsKey = false
+      this.#scheduler.release(entry)
+    }
+    if (--this.#pending === 0) {
+      const waiters = this.#idleWaiters
+      this.#idleWaiters = []
+      for (const wake of waiters) wake()
+    }
+  }
+}
+
+function abortAtDeadline(controller: AbortController): void {
+  controller.abort(DEADLINE)
+}
