@@ -1,0 +1,319 @@
+import { ConfigSyntaxError } from './errors.ts'
+
+/**
+ * The subset of HOCON that NanoMQ's config files use: `key = value`, `key: value` and `key { ... }`,
+ * dotted keys (`headers.content-type`), fields and list elements separated by new lines or commas,
+ * quoted and unquoted strings, numbers, booleans, `#` and `//` comments, and `include` lines (skipped).
+ * Substitutions (`${...}`) and `+=` are refused with a clear error rather than half-supported.
+ *
+ * Unlike strict HOCON, an unquoted value may hold `:`, `/` and `#`, and a comment starts only at the
+ * beginning of a value or after a space: `url = http://127.0.0.1/hook` and `topic = a/#` mean what they say.
+ */
+
+export type HoconValue = string | number | boolean | null | HoconValue[] | HoconObject
+export interface HoconObject {
+  [key: string]: HoconValue
+}
+
+interface Position {
+  line: number
+  column: number
+}
+
+/** Characters that end an unquoted key segment. */
+const KEY_STOP = new Set([' ', '\t', '\r', '\n', '.', '=', ':', '{', '}', '[', ']', ',', '"', '#', '+'])
+/** Characters that end an unquoted value. */
+const VALUE_STOP = new Set(['\r', '\n', ',', '}', ']', '{', '[', '"'])
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/
+const ESCAPES: Record<string, string> = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+}
+const INCLUDE = /^include[ \t]+(?:"|(?:file|url|classpath|required)\()/
+
+/** Parses HOCON `text`; syntax errors name `file`, the line and the column. */
+export function parseHocon(text: string, file: string): HoconObject {
+  return new HoconParser(text, file).parseDocument()
+}
+
+export function isHoconObject(value: HoconValue | undefined): value is HoconObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+class HoconParser {
+  private pos = 0
+  private line = 1
+  private column = 1
+
+  constructor(
+    private readonly text: string,
+    private readonly file: string,
+  ) {}
+
+  parseDocument(): HoconObject {
+    const root: HoconObject = {}
+    if (this.text.startsWith('\uFEFF')) this.pos = 1
+    this.skipBlank(true)
+    if (this.peek() === '{') {
+      const openedAt = this.here()
+      this.advance()
+      this.parseFields(root, [], openedAt)
+      this.skipBlank(true)
+      if (this.peek() !== undefined) this.fail('unexpected text after the closing }')
+    } else {
+      this.parseFields(root, [], undefined)
+    }
+    return root
+  }
+
+  /** Fields up to the `}` matching the brace opened at `openedAt`, or to the end of the file. */
+  private parseFields(target: HoconObject, path: string[], openedAt: Position | undefined): void {
+    const closing = openedAt ? '}' : undefined
+    for (;;) {
+      this.skipBlank(true)
+      const c = this.peek()
+      if (c === undefined) {
+        if (openedAt) this.fail("this '{' is never closed", openedAt)
+        return
+      }
+      if (c === closing) {
+        this.advance()
+        return
+      }
+      if (c === '}' || c === ']' || c === ',') this.fail(`unexpected '${c}'`)
+      const name = INCLUDE.test(this.text.slice(this.pos, this.pos + 20))
+        ? this.parseInclude(path)
+        : this.parseField(target, path)
+      this.skipBlank(false)
+      const next = this.peek()
+      if (next === ',') this.advance()
+      else if (next !== '\n' && next !== undefined && next !== closing)
+        this.fail(`expected a new line, ',' or '${closing ?? 'end of file'}' after the value of "${name}"`)
+    }
+  }
+
+  private parseField(target: HoconObject, path: string[]): string {
+    const keys = this.parseKey()
+    const fullPath = [...path, ...keys]
+    const name = fullPath.join('.')
+    this.skipBlank(false)
+    const c = this.peek()
+    let value: HoconValue
+    if (c === '{') {
+      value = this.parseObject(fullPath)
+    } else if (c === '=' || c === ':') {
+      this.advance()
+      this.skipBlank(false)
+      value = this.parseValue(name, fullPath)
+    } else if (c === '+' && this.peek(1) === '=') {
+      this.fail(`"+=" is not supported (in "${name}"): write the whole list`)
+    } else {
+      this.fail(`expected '=', ':' or '{' after "${name}"`)
+    }
+    setPath(target, keys, value)
+    return name
+  }
+
+  /** `include "file"` and `include file("...")`: outside the webhook block they are skipped. */
+  private parseInclude(path: string[]): string {
+    const at = this.here()
+    if (path[0] === 'webhook')
+      this.fail('include is not supported inside webhook { }: write the settings here', at)
+    while (this.peek() !== undefined && this.peek() !== '\n' && this.peek() !== '}' && this.peek() !== ',') {
+      if (this.peek() === '"') this.parseQuoted()
+      else this.advance()
+    }
+    return 'include'
+  }
+
+  private parseKey(): string[] {
+    const segments: string[] = []
+    for (;;) {
+      if (this.peek() === '"') {
+        segments.push(this.parseQuoted())
+      } else {
+        const start = this.pos
+        while (this.pos < this.text.length && !KEY_STOP.has(this.text[this.pos] as string)) this.advance()
+        if (this.pos === start) this.fail(segments.length ? 'expected a key after "."' : 'expected a key')
+        segments.push(this.text.slice(start, this.pos))
+      }
+      if (this.peek() !== '.') return segments
+      this.advance()
+    }
+  }
+
+  private parseValue(name: string, path: string[]): HoconValue {
+    const c = this.peek()
+    if (c === '{') return this.parseObject(path)
+    if (c === '[') return this.parseArray(name, path)
+    if (c === '"')
+      return this.text.startsWith('"""', this.pos) ? this.parseTripleQuoted() : this.parseQuoted()
+    if (c === '$' && this.peek(1) === '{')
+      this.fail(`substitutions (\${...}) are not supported (in "${name}")`)
+    if (c === undefined || VALUE_STOP.has(c) || this.atCommentStart())
+      this.fail(`missing value for "${name}"`)
+    return this.parseUnquoted()
+  }
+
+  private parseObject(path: string[]): HoconObject {
+    const openedAt = this.here()
+    this.advance()
+    const object: HoconObject = {}
+    this.parseFields(object, path, openedAt)
+    return object
+  }
+
+  private parseArray(name: string, path: string[]): HoconValue[] {
+    const openedAt = this.here()
+    this.advance()
+    const items: HoconValue[] = []
+    for (;;) {
+      this.skipBlank(true)
+      const c = this.peek()
+      if (c === undefined) this.fail("this '[' is never closed", openedAt)
+      if (c === ']') {
+        this.advance()
+        return items
+      }
+      if (c === ',') this.fail(`unexpected ',' in "${name}"`)
+      items.push(this.parseValue(`${name}[${items.length}]`, path))
+      const crossedLine = this.skipBlank(true)
+      const next = this.peek()
+      if (next === ',') this.advance()
+      else if (next !== ']' && next !== undefined && !crossedLine)
+        this.fail(`expected ',' or a new line between the elements of "${name}"`)
+    }
+  }
+
+  private parseQuoted(): string {
+    const openedAt = this.here()
+    this.advance()
+    let out = ''
+    for (;;) {
+      const c = this.peek()
+      if (c === undefined || c === '\n') this.fail('this string is never closed (missing ")', openedAt)
+      this.advance()
+      if (c === '"') return out
+      if (c !== '\\') {
+        out += c
+        continue
+      }
+      const escapeAt = this.here()
+      const e = this.peek()
+      this.advance()
+      if (e === 'u') {
+        const hex = this.text.slice(this.pos, this.pos + 4)
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail('\\u must be followed by 4 hex digits', escapeAt)
+        for (let i = 0; i < 4; i++) this.advance()
+        out += String.fromCharCode(Number.parseInt(hex, 16))
+      } else if (e !== undefined && ESCAPES[e] !== undefined) {
+        out += ESCAPES[e]
+      } else {
+        this.fail(`invalid escape "\\${e ?? ''}" in a string`, escapeAt)
+      }
+    }
+  }
+
+  private parseTripleQuoted(): string {
+    const openedAt = this.here()
+    const end = this.text.indexOf('"""', this.pos + 3)
+    if (end === -1) this.fail('this """ string is never closed', openedAt)
+    const value = this.text.slice(this.pos + 3, end)
+    while (this.pos < end + 3) this.advance()
+    return value
+  }
+
+  private parseUnquoted(): HoconValue {
+    const start = this.pos
+    while (this.pos < this.text.length) {
+      const c = this.text[this.pos] as string
+      if (VALUE_STOP.has(c)) break
+      const previous = this.text[this.pos - 1]
+      if (this.atCommentStart() && (previous === ' ' || previous === '\t')) break
+      this.advance()
+    }
+    const raw = this.text.slice(start, this.pos).trimEnd()
+    if (NUMBER.test(raw)) return Number(raw)
+    if (raw === 'true' || raw === 'false') return raw === 'true'
+    if (raw === 'null') return null
+    return raw
+  }
+
+  /** Skips spaces, tabs and comments, and new lines too when `newlines`; returns whether one was crossed. */
+  private skipBlank(newlines: boolean): boolean {
+    let crossed = false
+    for (;;) {
+      const c = this.peek()
+      if (c === ' ' || c === '\t' || c === '\r') {
+        this.advance()
+      } else if (this.atCommentStart()) {
+        while (this.peek() !== undefined && this.peek() !== '\n') this.advance()
+      } else if (c === '\n' && newlines) {
+        this.advance()
+        crossed = true
+      } else {
+        return crossed
+      }
+    }
+  }
+
+  private atCommentStart(): boolean {
+    const c = this.peek()
+    return c === '#' || (c === '/' && this.peek(1) === '/')
+  }
+
+  private peek(offset = 0): string | undefined {
+    return this.text[this.pos + offset]
+  }
+
+  private advance(): void {
+    if (this.text[this.pos] === '\n') {
+      this.line++
+      this.column = 1
+    } else {
+      this.column++
+    }
+    this.pos++
+  }
+
+  private here(): Position {
+    return { line: this.line, column: this.column }
+  }
+
+  private fail(reason: string, at: Position = this.here()): never {
+    throw new ConfigSyntaxError(this.file, at.line, at.column, reason)
+  }
+}
+
+/** HOCON merges objects given twice (`a { x = 1 }` then `a.y = 2`); anything else is replaced. */
+function setPath(target: HoconObject, keys: string[], value: HoconValue): void {
+  let object = target
+  for (const key of keys.slice(0, -1)) {
+    const existing = Object.hasOwn(object, key) ? object[key] : undefined
+    if (isHoconObject(existing)) {
+      object = existing
+    } else {
+      const child: HoconObject = {}
+      define(object, key, child)
+      object = child
+    }
+  }
+  const last = keys[keys.length - 1] as string
+  const existing = Object.hasOwn(object, last) ? object[last] : undefined
+  if (isHoconObject(existing) && isHoconObject(value)) {
+    for (const [key, inner] of Object.entries(value)) setPath(existing, [key], inner)
+  } else {
+    define(object, last, value)
+  }
+}
+
+/** Plain assignment would turn a `__proto__` key into a prototype change. */
+function define(object: HoconObject, key: string, value: HoconValue): void {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true })
+}
