@@ -1,6 +1,303 @@
-import type { ResolvedConfig, WebhookConfig } from './config-types.ts'
+import type { EventRule, PayloadEncoding, ResolvedConfig, WebhookConfig } from './config-types.ts'
+import { WebhookConfigError } from './errors.ts'
+import { HOOK_EVENT_NAMES, type HookEventName, TOPIC_EVENT_NAMES } from './events.ts'
+import { resolveSecrets } from './security/signing.ts'
+import { resolveTls } from './security/tls.ts'
+import { validateTopicFilter } from './topic.ts'
+
+const TOP_LEVEL_KEYS = [
+  'url',
+  'headers',
+  'body',
+  'body.encoding',
+  'pool_size',
+  'cancel_timeout',
+  'events',
+  'tls',
+  'ssl',
+  'retry',
+  'max_queue',
+  'ordering',
+  'secret',
+  'enable',
+] as const
+const BODY_KEYS = ['encoding'] as const
+const RULE_KEYS = ['event', 'topic'] as const
+const RETRY_KEYS = ['max_attempts', 'base_delay', 'max_delay'] as const
+const TLS_KEYS = ['keyfile', 'certfile', 'cacertfile', 'verify_peer', 'server_name_indication'] as const
+const TLS_STRING_KEYS = ['keyfile', 'certfile', 'cacertfile', 'server_name_indication'] as const
+const ENCODINGS: readonly PayloadEncoding[] = ['plain', 'base64', 'base62']
+const ORDERINGS = ['none', 'per-client'] as const
+
+/** Node's timers fire at once (with a warning) past this many ms, so no delay may exceed it. */
+const MAX_TIMER_MS = 2_147_483_647
+/** RFC 9110 token: what an HTTP header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** Node refuses header values with these, at request time; refuse them up front instead. */
+const FORBIDDEN_IN_HEADER_VALUE = /[\r\n\0]/
+
+const DEFAULTS = {
+  headers: { 'content-type': 'application/json' },
+  encoding: 'plain',
+  poolSize: 32,
+  cancelTimeout: 5000,
+  maxQueue: 100_000,
+  retry: { maxAttempts: 3, baseDelay: 100, maxDelay: 30_000 },
+  ordering: 'none',
+} as const
 
 /** Validates `config` and fills in defaults; throws `WebhookConfigError` naming the key and the reason. */
-export function resolveConfig(_config: WebhookConfig): ResolvedConfig {
-  throw new Error('not implemented')
+export function resolveConfig(config: WebhookConfig): ResolvedConfig {
+  const root = requireObject(config, 'config')
+  rejectUnknownKeys(root, TOP_LEVEL_KEYS, '', (key) => key.startsWith('headers.'))
+  const enable = optionalBoolean(root.enable, 'enable') ?? true
+  if (root.tls !== undefined && root.ssl !== undefined) {
+    throw new WebhookConfigError('ssl', "'ssl' is an alias of 'tls': give one of them, not both")
+  }
+  const tlsKey = root.ssl !== undefined ? 'ssl' : 'tls'
+  const tls = root[tlsKey] === undefined ? undefined : checkTls(root[tlsKey], tlsKey)
+  const resolved: ResolvedConfig = {
+    url: resolveUrl(root.url, enable),
+    headers: resolveHeaders(root),
+    encoding: resolveEncoding(root),
+    poolSize: positiveInteger(root.pool_size, 'pool_size') ?? DEFAULTS.poolSize,
+    cancelTimeout:
+      positiveInteger(root.cancel_timeout, 'cancel_timeout', MAX_TIMER_MS) ?? DEFAULTS.cancelTimeout,
+    rules: resolveRules(root.events, enable),
+    retry: resolveRetry(root.retry),
+    maxQueue: positiveInteger(root.max_queue, 'max_queue') ?? DEFAULTS.maxQueue,
+    ordering: oneOf(root.ordering, 'ordering', ORDERINGS) ?? DEFAULTS.ordering,
+    secrets: root.secret === undefined ? [] : resolveSecrets(root.secret as string | string[]),
+    enable,
+  }
+  // A disabled webhook never connects, so its certificate files need not exist on this host.
+  if (tls !== undefined && enable) resolved.tls = resolveTls(tls, tlsKey)
+  return resolved
+}
+
+/** The closest of `candidates` to `name`, when it is close enough to be a plausible misspelling. */
+export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+  const wanted = name.toLowerCase()
+  let best: string | undefined
+  let bestDistance = Math.max(2, Math.floor(wanted.length / 3)) + 1
+  for (const candidate of candidates) {
+    const distance = levenshtein(wanted, candidate.toLowerCase())
+    if (distance < bestDistance) {
+      best = candidate
+      bestDistance = distance
+    }
+  }
+  return best
+}
+
+/** Edits (insertions, deletions, substitutions) that turn `a` into `b`; two rows of the classic table. */
+export function levenshtein(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      current[j] = Math.min(substitution, (previous[j] as number) + 1, (current[j - 1] as number) + 1)
+    }
+    previous = current
+  }
+  return previous[b.length] as number
+}
+
+function resolveUrl(url: unknown, enable: boolean): string {
+  if (url === undefined && !enable) return ''
+  if (url === undefined) throw new WebhookConfigError('url', 'is required')
+  if (typeof url !== 'string') throw new WebhookConfigError('url', `must be a string, got ${typeOf(url)}`)
+  // The url may hold credentials: errors name what is wrong with it, never the url itself.
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new WebhookConfigError('url', 'is not a valid absolute URL')
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new WebhookConfigError('url', `must use http: or https:, not ${parsed.protocol}`)
+  }
+  return url
+}
+
+function resolveHeaders(root: Record<string, unknown>): Record<string, string> {
+  const headers: Record<string, string> = { ...DEFAULTS.headers }
+  const set = (name: string, value: unknown, key: string) => {
+    if (!HEADER_NAME.test(name)) throw new WebhookConfigError(key, 'is not a valid HTTP header name')
+    if (typeof value !== 'string') throw new WebhookConfigError(key, `must be a string, got ${typeOf(value)}`)
+    if (FORBIDDEN_IN_HEADER_VALUE.test(value)) {
+      throw new WebhookConfigError(key, 'must not contain CR, LF or NUL')
+    }
+    headers[name.toLowerCase()] = value
+  }
+  if (root.headers !== undefined) {
+    for (const [name, value] of Object.entries(requireObject(root.headers, 'headers'))) {
+      set(name, value, `headers.${name}`)
+    }
+  }
+  for (const [key, value] of Object.entries(root)) {
+    if (key.startsWith('headers.')) set(key.slice('headers.'.length), value, key)
+  }
+  return headers
+}
+
+function resolveEncoding(root: Record<string, unknown>): PayloadEncoding {
+  let nested: unknown
+  if (root.body !== undefined) {
+    const body = requireObject(root.body, 'body')
+    rejectUnknownKeys(body, BODY_KEYS, 'body.')
+    nested = body.encoding
+  }
+  const dotted = root['body.encoding']
+  if (nested !== undefined && dotted !== undefined && nested !== dotted) {
+    throw new WebhookConfigError(
+      'body.encoding',
+      'is given twice (as body.encoding and in body) with different values',
+    )
+  }
+  const encoding = dotted ?? nested
+  if (encoding === undefined) return DEFAULTS.encoding
+  if (typeof encoding !== 'string') {
+    throw new WebhookConfigError('body.encoding', `must be a string, got ${typeOf(encoding)}`)
+  }
+  const lowered = encoding.toLowerCase() as PayloadEncoding
+  if (ENCODINGS.includes(lowered)) return lowered
+  throw new WebhookConfigError(
+    'body.encoding',
+    `unknown encoding ${quote(encoding)} (expected plain, base64 or base62)`,
+  )
+}
+
+function resolveRules(events: unknown, enable: boolean): ResolvedConfig['rules'] {
+  const rules: ResolvedConfig['rules'] = new Map()
+  if (events === undefined && !enable) return rules
+  if (events === undefined)
+    throw new WebhookConfigError('events', 'is required (a non-empty array of { event, topic? })')
+  if (!Array.isArray(events))
+    throw new WebhookConfigError('events', `must be an array, got ${typeOf(events)}`)
+  if (events.length === 0 && enable) throw new WebhookConfigError('events', 'must list at least one event')
+  // Events that have a rule without a topic fire for every topic, whatever filters other rules add.
+  const everyTopic = new Set<HookEventName>()
+  events.forEach((entry: unknown, index) => {
+    const { event, topic } = checkRule(entry, `events[${index}]`)
+    const filters = rules.get(event) ?? []
+    rules.set(event, filters)
+    if (topic === undefined) everyTopic.add(event)
+    else if (!filters.includes(topic)) filters.push(topic)
+  })
+  for (const event of everyTopic) rules.set(event, [])
+  return rules
+}
+
+function checkRule(entry: unknown, key: string): EventRule {
+  const rule = requireObject(entry, key)
+  rejectUnknownKeys(rule, RULE_KEYS, `${key}.`)
+  const { event, topic } = rule
+  if (event === undefined) throw new WebhookConfigError(`${key}.event`, 'is required')
+  if (typeof event !== 'string') {
+    throw new WebhookConfigError(`${key}.event`, `must be a string, got ${typeOf(event)}`)
+  }
+  if (!(HOOK_EVENT_NAMES as readonly string[]).includes(event)) {
+    throw new WebhookConfigError(
+      `${key}.event`,
+      `unknown event ${quote(event)}${suggest(event, HOOK_EVENT_NAMES)}`,
+    )
+  }
+  const name = event as HookEventName
+  if (topic === undefined) return { event: name }
+  if (!TOPIC_EVENT_NAMES.has(name)) {
+    throw new WebhookConfigError(`${key}.topic`, `${name} has no topic, so its rule cannot filter on one`)
+  }
+  const problem = validateTopicFilter(topic)
+  if (problem !== undefined) throw new WebhookConfigError(`${key}.topic`, `invalid topic filter: ${problem}`)
+  return { event: name, topic: topic as string }
+}
+
+function resolveRetry(retry: unknown): ResolvedConfig['retry'] {
+  if (retry === undefined) return { ...DEFAULTS.retry }
+  const given = requireObject(retry, 'retry')
+  rejectUnknownKeys(given, RETRY_KEYS, 'retry.')
+  return {
+    maxAttempts: positiveInteger(given.max_attempts, 'retry.max_attempts') ?? DEFAULTS.retry.maxAttempts,
+    baseDelay:
+      positiveInteger(given.base_delay, 'retry.base_delay', MAX_TIMER_MS) ?? DEFAULTS.retry.baseDelay,
+    maxDelay: positiveInteger(given.max_delay, 'retry.max_delay', MAX_TIMER_MS) ?? DEFAULTS.retry.maxDelay,
+  }
+}
+
+/** Checks the shape of a `tls` block; reading and checking its files is `resolveTls`'s job. */
+function checkTls(tls: unknown, key: 'tls' | 'ssl'): NonNullable<WebhookConfig['tls']> {
+  const given = requireObject(tls, key)
+  rejectUnknownKeys(given, TLS_KEYS, `${key}.`)
+  for (const name of TLS_STRING_KEYS) {
+    const value = given[name]
+    if (value !== undefined && typeof value !== 'string') {
+      throw new WebhookConfigError(`${key}.${name}`, `must be a string, got ${typeOf(value)}`)
+    }
+  }
+  optionalBoolean(given.verify_peer, `${key}.verify_peer`)
+  return given as NonNullable<WebhookConfig['tls']>
+}
+
+function requireObject(value: unknown, key: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new WebhookConfigError(key, `must be an object, got ${typeOf(value)}`)
+  }
+  return value as Record<string, unknown>
+}
+
+function rejectUnknownKeys(
+  object: Record<string, unknown>,
+  known: readonly string[],
+  prefix: string,
+  alsoAllowed: (key: string) => boolean = () => false,
+): void {
+  for (const key of Object.keys(object)) {
+    if (known.includes(key) || alsoAllowed(key)) continue
+    throw new WebhookConfigError(`${prefix}${key}`, `unknown key${suggest(key, known, prefix)}`)
+  }
+}
+
+function positiveInteger(value: unknown, key: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new WebhookConfigError(key, `must be a positive integer, got ${describeValue(value)}`)
+  }
+  if (value > max) throw new WebhookConfigError(key, `must be at most ${max}, got ${value}`)
+  return value
+}
+
+function optionalBoolean(value: unknown, key: string): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value
+  throw new WebhookConfigError(key, `must be true or false, got ${describeValue(value)}`)
+}
+
+function oneOf<T extends string>(value: unknown, key: string, allowed: readonly T[]): T | undefined {
+  if (value === undefined || allowed.includes(value as T)) return value as T | undefined
+  const expected = allowed.map(quote).join(' or ')
+  throw new WebhookConfigError(key, `must be ${expected}, got ${describeValue(value)}`)
+}
+
+function suggest(name: string, candidates: readonly string[], prefix = ''): string {
+  const closest = closestName(name, candidates)
+  return closest === undefined ? '' : `, did you mean ${quote(prefix + closest)}?`
+}
+
+function quote(value: string): string {
+  return `'${value}'`
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value
+}
+
+/** A short description of a bad value; strings are quoted and cut, so a long secret-looking value is not echoed whole. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (typeof value === 'string')
+    return value.length <= 32 ? quote(value) : `a string of ${value.length} characters`
+  return typeOf(value)
 }

@@ -1,14 +1,129 @@
 import type { PayloadEncoding } from './config-types.ts'
-import type { HookEvent } from './events.ts'
+import { encodeBase62Async } from './encoding/base62-async.ts'
+import { asBuffer, encodePayload, isSlowToEncode } from './encoding/payload.ts'
+import { type HookEvent, type HookEventName, MESSAGE_EVENT_NAMES } from './events.ts'
 
 export interface FormatOptions {
-  /** @default 'plain' */
+  /**
+   * Encoding of the `payload` field of message events.
+   * @default 'plain'
+   */
   encoding?: PayloadEncoding
 }
 
+type Body = Record<string, unknown>
+type BodyBuilder<E extends HookEvent> = (event: E, payload: string) => Body
+
+/** NanoMQ sends the string "undefined" for a client without a username; EMQX-style events do the same. */
+const NO_USERNAME = 'undefined'
+
+/**
+ * One builder per event, each writing its keys in the body's order (SPEC §4): NanoMQ's own order for the
+ * three events it fires, EMQX 4's field order (without `node`) for the nine others. `payload` arrives
+ * already encoded, so that a slow encoding can happen elsewhere.
+ */
+const builders: { [N in HookEventName]: BodyBuilder<Extract<HookEvent, { event: N }>> } = {
+  on_client_connect: (event) => ({
+    action: 'client_connect',
+    clientid: event.clientid,
+    username: event.username ?? NO_USERNAME,
+    ipaddress: event.ipaddress ?? null,
+    keepalive: event.keepalive,
+    proto_ver: event.proto_ver,
+  }),
+  on_client_connack: (event) => ({
+    proto_ver: event.proto_ver,
+    keepalive: event.keepalive,
+    conn_ack: event.conn_ack,
+    username: event.username ?? NO_USERNAME,
+    clientid: event.clientid,
+    action: 'client_connack',
+  }),
+  on_client_connected: (event) => ({
+    action: 'client_connected',
+    clientid: event.clientid,
+    username: event.username ?? NO_USERNAME,
+    ipaddress: event.ipaddress ?? null,
+    keepalive: event.keepalive,
+    proto_ver: event.proto_ver,
+    connected_at: event.connected_at ?? Date.now(),
+  }),
+  on_client_disconnected: (event) => ({
+    reason: event.reason,
+    username: event.username ?? NO_USERNAME,
+    clientid: event.clientid,
+    action: 'client_disconnected',
+  }),
+  on_client_subscribe: (event) => ({
+    action: 'client_subscribe',
+    clientid: event.clientid,
+    username: event.username ?? NO_USERNAME,
+    topic: event.topic,
+    opts: { qos: event.opts?.qos },
+  }),
+  on_client_unsubscribe: (event) => ({
+    action: 'client_unsubscribe',
+    clientid: event.clientid,
+    username: event.username ?? NO_USERNAME,
+    topic: event.topic,
+    opts: {},
+  }),
+  on_session_subscribed: (event) => ({
+    action: 'session_subscribed',
+    clientid: event.clientid,
+    username: event.username ?? NO_USERNAME,
+    topic: event.topic,
+    opts: { qos: event.opts?.qos },
+  }),
+  on_session_unsubscribed: (event) => ({
+    action: 'session_unsubscribed',
+    clientid: event.clientid,
+    username: event.username ?? NO_USERNAME,
+    topic: event.topic,
+  }),
+  on_session_terminated: (event) => ({
+    action: 'session_terminated',
+    clientid: event.clientid,
+    username: event.username ?? NO_USERNAME,
+    reason: event.reason,
+  }),
+  on_message_publish: (event, payload) => ({
+    ts: event.ts ?? Date.now(),
+    topic: event.topic,
+    retain: event.retain,
+    qos: event.qos,
+    action: 'message_publish',
+    from_username: event.from_username ?? NO_USERNAME,
+    from_client_id: event.from_client_id ?? null,
+    payload,
+  }),
+  on_message_delivered: (event, payload) => messageBody('message_delivered', event, payload),
+  on_message_acked: (event, payload) => messageBody('message_acked', event, payload),
+}
+
+function messageBody(
+  action: string,
+  event: Extract<HookEvent, { event: 'on_message_delivered' | 'on_message_acked' }>,
+  payload: string,
+): Body {
+  return {
+    action,
+    clientid: event.clientid,
+    username: event.username ?? NO_USERNAME,
+    from_client_id: event.from_client_id ?? null,
+    from_username: event.from_username ?? NO_USERNAME,
+    topic: event.topic,
+    qos: event.qos,
+    retain: event.retain,
+    payload,
+    ts: event.ts ?? Date.now(),
+  }
+}
+
 /** The exact JSON body for `event` (SPEC §4), as an object whose key order is the body's. Pure. */
-export function formatEvent(_event: HookEvent, _options: FormatOptions = {}): Record<string, unknown> {
-  throw new Error('not implemented')
+export function formatEvent(event: HookEvent, options: FormatOptions = {}): Record<string, unknown> {
+  const encoding = options.encoding ?? 'plain'
+  return buildBody(event, hasPayload(event) ? encodePayload(asBuffer(event.payload), encoding) : '')
 }
 
 /**
@@ -16,6 +131,25 @@ export function formatEvent(_event: HookEvent, _options: FormatOptions = {}): Re
  * Returns a string when that is cheap, and a promise when the payload is large enough that encoding it
  * on this thread would stall the event loop (base62 of a big payload runs on a worker thread).
  */
-export function serializeEvent(_event: HookEvent, _encoding: PayloadEncoding): string | Promise<string> {
-  throw new Error('not implemented')
+export function serializeEvent(event: HookEvent, encoding: PayloadEncoding): string | Promise<string> {
+  if (!hasPayload(event)) return JSON.stringify(buildBody(event, ''))
+  const payload = asBuffer(event.payload)
+  if (!isSlowToEncode(payload, encoding))
+    return JSON.stringify(buildBody(event, encodePayload(payload, encoding)))
+  // Built now, so that a defaulted `ts` is the time of the event, not of the encoding's end.
+  const body = buildBody(event, '')
+  return encodeBase62Async(payload).then((text) => {
+    body.payload = text
+    return JSON.stringify(body)
+  })
+}
+
+function buildBody(event: HookEvent, payload: string): Body {
+  const build = builders[event.event] as BodyBuilder<HookEvent> | undefined
+  if (build === undefined) throw new TypeError(`unknown event ${JSON.stringify(event.event)}`)
+  return build(event, payload)
+}
+
+function hasPayload(event: HookEvent): event is Extract<HookEvent, { payload: Uint8Array }> {
+  return MESSAGE_EVENT_NAMES.has(event.event)
 }

@@ -1,0 +1,89 @@
+import { extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { Base62Reply, Base62Request } from './base62-worker.ts'
+
+interface PendingRequest {
+  resolve: (text: string) => void
+  reject: (error: Error) => void
+}
+
+/**
+ * The worker's file sits next to this module with this module's extension: `.ts` when run from source,
+ * `.js` in the built package.
+ */
+const EXTENSION = extname(fileURLToPath(import.meta.url))
+const WORKER_URL = new URL(`./base62-worker${EXTENSION}`, import.meta.url)
+
+/** One worker for the whole process, started on first use; replaced by a new one after a crash. */
+let worker: Worker | undefined
+const pending = new Map<number, PendingRequest>()
+let nextId = 0
+
+/**
+ * `encodeBase62(payload)`, computed on a worker thread so that a large payload does not stall this
+ * event loop. Rejects (never hangs) when the worker fails. While requests are pending the worker keeps
+ * the process alive, as an HTTP request in flight would; idle, it never does.
+ */
+export function encodeBase62Async(payload: Uint8Array): Promise<string> {
+  const target = worker ?? startWorker()
+  const id = nextId++
+  // A copy of just these bytes, handed over without a second copy; the caller's buffer may be a slice
+  // of a larger one (a whole packet or read chunk), which cloning the view would copy whole.
+  const copy = new Uint8Array(payload)
+  const request: Base62Request = { id, payload: copy }
+  return new Promise<string>((resolve, reject) => {
+    pending.set(id, { resolve, reject })
+    if (pending.size === 1) target.ref()
+    target.postMessage(request, [copy.buffer])
+  })
+}
+
+function startWorker(): Worker {
+  const started = EXTENSION === '.ts' ? startTypeScriptWorker() : new Worker(WORKER_URL)
+  started.unref()
+  started.on('message', (reply: Base62Reply) => settle(reply))
+  started.on('error', (error) => failAll(started, error))
+  started.on('messageerror', (error) => failAll(started, error))
+  started.on('exit', (code) => failAll(started, new Error(`base62 worker exited with code ${code}`)))
+  worker = started
+  return started
+}
+
+/**
+ * From source, the worker must load TypeScript. Node 20 does not run the parent's `--import tsx` hooks in
+ * workers, so the worker registers tsx itself before importing its module (tsx is a dev dependency, and
+ * only source checkouts run `.ts`).
+ */
+function startTypeScriptWorker(): Worker {
+  const tsxApi = import.meta.resolve('tsx/esm/api')
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
+  return new Worker(bootstrap, { eval: true })
+}
+
+function settle(reply: Base62Reply): void {
+  const request = pending.get(reply.id)
+  if (request === undefined) return
+  pending.delete(reply.id)
+  if (pending.size === 0) worker?.unref()
+  if ('text' in reply) request.resolve(reply.text)
+  else request.reject(new Error(`base62 encoding failed: ${reply.error}`))
+}
+
+/** A dead worker answers nothing more: reject what it held, and let the next request start a new one. */
+function failAll(failed: Worker, cause: Error): void {
+  if (worker !== failed) return
+  worker = undefined
+  const message = `base62 worker failed: ${cause.message}`
+  for (const request of pending.values()) request.reject(new Error(message, { cause }))
+  pending.clear()
+  void failed.terminate()
+}
+
+/** Stops the worker, rejecting whatever it still holds (tests use it to check that nothing hangs). */
+export async function stopBase62Worker(): Promise<void> {
+  const current = worker
+  if (current === undefined) return
+  failAll(current, new Error('stopped'))
+  await current.terminate()
+}
