@@ -34,7 +34,6 @@ export function createWebhook(config: WebhookConfig, options: WebhookOptions = {
 
 class HttpWebhook extends EventEmitter implements Webhook {
   readonly #logger: Logger | undefined
-  readonly #enabled: boolean
   readonly #wanted: ReadonlySet<HookEventName>
   readonly #matches: (event: HookEvent) => boolean
   readonly #encoding: PayloadEncoding
@@ -51,7 +50,6 @@ class HttpWebhook extends EventEmitter implements Webhook {
   constructor(config: ResolvedConfig, options: WebhookOptions, sensitive: readonly string[]) {
     super()
     this.#logger = options.logger
-    this.#enabled = config.enable
     this.#wanted = new Set(config.enable ? config.rules.keys() : [])
     this.#matches = createMatcher(config.rules)
     this.#encoding = config.encoding
