@@ -65,6 +65,19 @@ describe('describeError', () => {
     assert.deepEqual(describeError(error), { code: 'ECONNRESET', message: 'request failed' })
   })
 
+  test('keeps the reason of an OpenSSL error string', () => {
+    const error = Object.assign(
+      new Error(
+        '801C4283447F0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 116\n',
+      ),
+      { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' },
+    )
+    assert.deepEqual(describeError(error), {
+      code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+      message: 'tlsv13 alert certificate required (SSL alert number 116)',
+    })
+  })
+
   test('describes thrown non-errors', () => {
     assert.deepEqual(describeError('boom'), { message: 'boom' })
     assert.deepEqual(describeError({ code: 'EX', message: 'm' }), { code: 'EX', message: 'm' })

@@ -44,7 +44,7 @@ export interface ErrorDescription {
  */
 export function describeError(error: unknown, sensitive: readonly string[] = []): ErrorDescription {
   const code = codeOf(error)
-  let message = redact(oneLine(messageOf(error)), sensitive)
+  let message = redact(readableOpenSsl(oneLine(messageOf(error))), sensitive)
   if (message === '') message = code ?? 'unknown error'
   return code === undefined ? { message } : { code, message }
 }
@@ -78,6 +78,18 @@ function messageOf(error: unknown): string {
     if (typeof message === 'string') return message
   }
   return String(error)
+}
+
+// OpenSSL's `<hex>:error:<hex>:<library>:<function>:<reason>:<source file>:<line>:<detail>`:
+// only the reason and the detail (e.g. the TLS alert number) help a user.
+const OPENSSL_ERROR = /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):[^:]*:\d+:?(.*)$/
+
+function readableOpenSsl(text: string): string {
+  const parts = OPENSSL_ERROR.exec(text)
+  if (parts === null) return text
+  const reason = parts[1] ?? ''
+  const detail = (parts[2] ?? '').trim()
+  return detail === '' ? reason : `${reason} (${detail})`
 }
 
 function oneLine(text: string): string {
