@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
 import { after, before, describe, type TestContext, test } from 'node:test'
+import type { WebhookConfig } from '../src/config-types.ts'
 import type { MessagePublishEvent } from '../src/events.ts'
 import { createWebhook } from '../src/webhook.ts'
-import type { FailedReport, Webhook, WebhookConfig } from '../src/webhook-types.ts'
+import type { FailedReport, Webhook } from '../src/webhook-types.ts'
 import { makeTestCertificates, type TestCertificates } from './helpers/certs.ts'
 import { type ReceiverOptions, startReceiver } from './helpers/receiver.ts'
 
@@ -53,10 +53,9 @@ function webhook(t: TestContext, config: Omit<WebhookConfig, 'events'>): Webhook
 
 /** Handles one publish and waits for its `failed` report. */
 async function failureOf(hook: Webhook): Promise<FailedReport> {
-  const failed = once(hook, 'failed') as Promise<[FailedReport]>
+  const failed = new Promise<FailedReport>((resolve) => hook.once('failed', resolve))
   hook.handle(PUBLISH)
-  const [report] = await failed
-  return report
+  return failed
 }
 
 describe('https endpoints', () => {
