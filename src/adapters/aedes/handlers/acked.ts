@@ -1,0 +1,74 @@
+import type { IPubackPacket, IPubcompPacket, IPubrecPacket } from 'mqtt-packet'
+import { type AdapterState, type ClientRecord, emit, type InflightMessage, report } from '../state.ts'
+
+/**
+ * The subscriber acknowledged a message: PUBACK ends QoS 1, PUBREC is the middle of QoS 2, PUBCOMP ends it.
+ * aedes' own `ack` event carries no message for clean sessions, so the adapter keeps what it sent: by
+ * packet id where it knows it, otherwise in sending order, which MQTT 3.1.1 §4.6 makes the ack order.
+ */
+export function handleInboundAck(
+  state: AdapterState,
+  record: ClientRecord,
+  packet: IPubackPacket | IPubrecPacket | IPubcompPacket,
+): void {
+  const messageId = packet.messageId
+  if (typeof messageId !== 'number') return
+  switch (packet.cmd) {
+    case 'puback': {
+      const message = take(record.awaitingPuback, messageId)
+      if (message) fire(state, record, message)
+      else unknownAck(state, record, 'PUBACK', messageId)
+      return
+    }
+    case 'pubrec': {
+      // A PUBREC repeated by the client (after a reconnect) is already waiting for its PUBCOMP.
+      if (record.awaitingPubcomp.has(messageId)) return
+      const message = take(record.awaitingPubrec, messageId)
+      if (message) record.awaitingPubcomp.set(messageId, message)
+      else unknownAck(state, record, 'PUBREC', messageId)
+      return
+    }
+    case 'pubcomp': {
+      const message = record.awaitingPubcomp.get(messageId)
+      if (!message) {
+        unknownAck(state, record, 'PUBCOMP', messageId)
+        return
+      }
+      record.awaitingPubcomp.delete(messageId)
+      fire(state, record, message)
+      return
+    }
+  }
+}
+
+/** The message with this packet id if we know one, else the oldest whose id we never learnt. */
+function take(queue: InflightMessage[], messageId: number): InflightMessage | undefined {
+  let index = queue.findIndex((message) => message.messageId === messageId)
+  if (index === -1) index = queue.findIndex((message) => message.messageId === undefined)
+  if (index === -1) return undefined
+  return index === 0 ? queue.shift() : queue.splice(index, 1)[0]
+}
+
+function fire(state: AdapterState, record: ClientRecord, message: InflightMessage): void {
+  emit(state, {
+    event: 'on_message_acked',
+    clientid: record.client.id,
+    username: record.username,
+    from_client_id: message.from_client_id,
+    from_username: message.from_username,
+    topic: message.topic,
+    qos: message.qos,
+    retain: message.retain,
+    payload: message.payload,
+  })
+}
+
+/** Acks of messages sent before the webhook was attached, or before a reconnect, cannot be described: say so. */
+function unknownAck(state: AdapterState, record: ClientRecord, kind: string, messageId: number): void {
+  report(
+    state,
+    new Error(
+      `aedes adapter: ${kind} ${messageId} from client ${record.client.id} matches no message sent since attach; no on_message_acked`,
+    ),
+  )
+}

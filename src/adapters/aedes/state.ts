@@ -1,0 +1,154 @@
+import type { EventEmitter } from 'node:events'
+import type { Aedes, Client } from 'aedes'
+import type { HookEvent, HookEventName, QoS } from '../../events.ts'
+import type { Webhook } from '../../webhook-types.ts'
+
+/** A message sent to a subscriber, kept until its PUBACK (QoS 1) or PUBCOMP (QoS 2) arrives. */
+export interface InflightMessage {
+  topic: string
+  qos: QoS
+  retain: boolean
+  payload: Uint8Array
+  from_client_id: string | null
+  from_username: string | undefined
+  /** Known only for messages re-sent from a persistent session's queue; otherwise matched by arrival order. */
+  messageId: number | undefined
+}
+
+/** What the adapter knows about one connection; captured early because aedes forgets it (no username, no address after the socket closes). */
+export interface ClientRecord {
+  client: Client
+  /** The client id as the CONNECT carried it (`''` when the client let the broker pick one). */
+  requestedId: string
+  username: string | undefined
+  ipaddress: string | undefined
+  keepalive: number
+  protoVer: number
+  clean: boolean
+  /** Until the CONNACK is out, `authorizeSubscribe` calls restore a persistent session: no client subscribe. */
+  connackSent: boolean
+  /** Accepted by the broker (CONNACK success): aedes will emit `clientDisconnect` for it. */
+  connected: boolean
+  connectedAt: number | undefined
+  /** Granted filters and their QoS, to tell the QoS a delivery goes out with and which unsubscribes removed something. */
+  subscriptions: Map<string, QoS>
+  /** Sent QoS 1 messages awaiting PUBACK, oldest first (MQTT 3.1.1 §4.6: acknowledged in order). */
+  awaitingPuback: InflightMessage[]
+  /** Sent QoS 2 messages awaiting PUBREC, oldest first. */
+  awaitingPubrec: InflightMessage[]
+  /** QoS 2 messages whose PUBREC came, by packet id, awaiting PUBCOMP. */
+  awaitingPubcomp: Map<number, InflightMessage>
+  /** Removes what the adapter attached to this connection. */
+  release: () => void
+}
+
+/** Which events the webhook asked for, looked up once so that per-message paths test a boolean. */
+export type Wanted = Readonly<Record<HookEventName, boolean>>
+
+/** Most messages remembered per subscriber while awaiting an acknowledgement: MQTT packet ids wrap at 65535. */
+export const MAX_INFLIGHT_PER_CLIENT = 65_535
+
+/** Most client ids whose username is remembered after they leave, for messages delivered later from a queue. */
+export const MAX_REMEMBERED_USERNAMES = 100_000
+
+/** The state of one `attachAedes` call; two webhooks on one broker have one each. */
+export interface AdapterState {
+  broker: Aedes
+  webhook: Webhook
+  wanted: Wanted
+  /** False once detached: wrappers that could not be unhooked pass straight through. */
+  active: boolean
+  records: Map<Client, ClientRecord>
+  /** Connections between CONNECT and CONNACK, by requested client id: how a takeover is recognised. */
+  connecting: Map<string, ClientRecord>
+  /** Client ids with a persistent session the broker keeps while they are offline, and their username. */
+  persistentSessions: Map<string, string | undefined>
+  /** The username behind each client id seen connecting, for `from_username` (bounded, oldest forgotten first). */
+  usernames: Map<string, string | undefined>
+  /** Who published each retained message: aedes strips the publisher when it replays them on subscribe. */
+  retainedPublishers: Map<string, { clientId: string | null; username: string | undefined }>
+}
+
+/** Hands `event` to the webhook; a webhook that throws is reported, never thrown into the broker. */
+export function emit(state: AdapterState, event: HookEvent): void {
+  try {
+    state.webhook.handle(event)
+  } catch (error) {
+    report(state, error)
+  }
+}
+
+/** Reports a problem of the adapter itself; never throws. */
+export function report(state: AdapterState, error: unknown): void {
+  try {
+    state.webhook.reportError(error instanceof Error ? error : new Error(String(error)))
+  } catch {
+    // A reporter that throws has nowhere left to report to; the broker must go on.
+  }
+}
+
+/** Runs one lifecycle step of the adapter, reporting whatever it throws instead of throwing it into aedes. */
+export function guarded<A extends unknown[]>(
+  state: AdapterState,
+  step: (state: AdapterState, ...args: A) => void,
+): (...args: A) => void {
+  return (...args) => {
+    if (!state.active) return
+    try {
+      step(state, ...args)
+    } catch (error) {
+      report(state, error)
+    }
+  }
+}
+
+/** Remembers `clientId`'s username, keeping the most recent ones. */
+export function rememberUsername(state: AdapterState, clientId: string, username: string | undefined): void {
+  state.usernames.delete(clientId)
+  state.usernames.set(clientId, username)
+  if (state.usernames.size > MAX_REMEMBERED_USERNAMES) {
+    const oldest = state.usernames.keys().next().value
+    if (oldest !== undefined) state.usernames.delete(oldest)
+  }
+}
+
+/** The username of `clientId`, from its live connection or the last time it connected. */
+export function usernameOf(state: AdapterState, clientId: string | null | undefined): string | undefined {
+  if (clientId === null || clientId === undefined) return undefined
+  return state.usernames.get(clientId)
+}
+
+/** The parser aedes reads a client's packets with: not public API, pinned by `test/aedes-private-fields.test.ts`. */
+export function packetParserOf(client: Client): EventEmitter | undefined {
+  const parser = (client as unknown as { _parser?: unknown })._parser
+  return parser !== null && typeof parser === 'object' && typeof (parser as EventEmitter).on === 'function'
+    ? (parser as EventEmitter)
+    : undefined
+}
+
+/** Whether the client sent DISCONNECT (aedes' own flag, which decides its will): pinned like `packetParserOf`. */
+export function sentDisconnect(client: Client): boolean {
+  return (client as unknown as { _disconnected?: unknown })._disconnected === true
+}
+
+/** The client's address, read while the socket is still open (proxy protocol details first). */
+export function remoteAddressOf(client: Client): string | undefined {
+  const details = (client as unknown as { connDetails?: { ipAddress?: unknown } | null }).connDetails
+  if (typeof details?.ipAddress === 'string') return details.ipAddress
+  const conn = client.conn as { remoteAddress?: unknown }
+  if (typeof conn.remoteAddress === 'string') return conn.remoteAddress
+  const viaRequest = client.req?.socket?.remoteAddress
+  return typeof viaRequest === 'string' ? viaRequest : undefined
+}
+
+/** Bytes of a payload; server code may publish a string. */
+export function payloadBytes(payload: unknown): Uint8Array {
+  if (payload instanceof Uint8Array) return payload
+  if (typeof payload === 'string') return Buffer.from(payload)
+  return new Uint8Array(0)
+}
+
+/** `$SYS/...` messages never fire (EMQX behaviour). */
+export function isSysTopic(topic: string): boolean {
+  return topic.startsWith('$SYS/') || topic === '$SYS'
+}
