@@ -15,7 +15,7 @@ export interface HoconObject {
   [key: string]: HoconValue
 }
 
-interface Position {
+export interface Position {
   line: number
   column: number
 }
@@ -37,9 +37,16 @@ const ESCAPES: Record<string, string> = {
 }
 const INCLUDE = /^include[ \t]+(?:"|(?:file|url|classpath|required)\()/
 
-/** Parses HOCON `text`; syntax errors name `file`, the line and the column. */
-export function parseHocon(text: string, file: string): HoconObject {
-  return new HoconParser(text, file).parseDocument()
+/**
+ * Parses HOCON `text`; syntax errors name `file`, the line and the column.
+ * @param start Where `text` begins in `file`, when it is a piece of it.
+ */
+export function parseHocon(
+  text: string,
+  file: string,
+  start: Position = { line: 1, column: 1 },
+): HoconObject {
+  return new HoconParser(text, file, start).parseDocument()
 }
 
 export function isHoconObject(value: HoconValue | undefined): value is HoconObject {
@@ -48,13 +55,17 @@ export function isHoconObject(value: HoconValue | undefined): value is HoconObje
 
 class HoconParser {
   private pos = 0
-  private line = 1
-  private column = 1
+  private line: number
+  private column: number
 
   constructor(
     private readonly text: string,
     private readonly file: string,
-  ) {}
+    start: Position,
+  ) {
+    this.line = start.line
+    this.column = start.column
+  }
 
   parseDocument(): HoconObject {
     const root: HoconObject = {}
@@ -182,6 +193,7 @@ class HoconParser {
         return items
       }
       if (c === ',') this.fail(`unexpected ',' in "${name}"`)
+      if (c === '}') this.fail(`unexpected '}' in "${name}": is a ']' missing?`)
       items.push(this.parseValue(`${name}[${items.length}]`, path))
       const crossedLine = this.skipBlank(true)
       const next = this.peek()
@@ -198,13 +210,13 @@ class HoconParser {
     for (;;) {
       const c = this.peek()
       if (c === undefined || c === '\n') this.fail('this string is never closed (missing ")', openedAt)
+      const escapeAt = this.here()
       this.advance()
       if (c === '"') return out
       if (c !== '\\') {
         out += c
         continue
       }
-      const escapeAt = this.here()
       const e = this.peek()
       this.advance()
       if (e === 'u') {

@@ -2,6 +2,7 @@ import type { EventRule, TlsConfig, WebhookConfig } from '../config-types.ts'
 import { WebhookConfigError } from '../errors.ts'
 import type { HookEventName } from '../events.ts'
 import { ConfigSyntaxError } from './errors.ts'
+import { type Position, parseHocon } from './hocon.ts'
 
 /**
  * The flat `web.hook.*` lines of NanoMQ before 0.14 (`nanomq_old.conf`) and of EMQX 4 (`emqx_web_hook.conf`):
@@ -82,25 +83,19 @@ export function parseLegacy(text: string, file: string): WebhookConfig {
 }
 
 /** `rule.message.publish.1 = {"action": "on_message_publish", "topic": "a/#"}`; the action names the event. */
-function parseRule(key: string, raw: string, file: string, at: { line: number; column: number }): EventRule {
-  let spec: unknown
-  try {
-    spec = JSON.parse(raw)
-  } catch (error) {
-    const offset = /position (\d+)/.exec((error as Error).message)?.[1]
+function parseRule(key: string, raw: string, file: string, at: Position): EventRule {
+  if (!raw.startsWith('{'))
     throw new ConfigSyntaxError(
       file,
       at.line,
-      at.column + Number(offset ?? 0),
+      at.column,
       `the rule web.hook.${key} must be a JSON object like {"action": "on_message_publish", "topic": "a/#"}`,
     )
-  }
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec))
-    throw new ConfigSyntaxError(file, at.line, at.column, `the rule web.hook.${key} must be a JSON object`)
-  const { action, ...rest } = spec as Record<string, unknown>
+  // JSON is a subset of HOCON, and the HOCON parser says where a broken rule is broken.
+  const { action, ...rest } = parseHocon(raw, file, at)
   const [, group, name] = RULE_KEY.exec(key) as RegExpExecArray
   const event = (typeof action === 'string' ? action : `on_${group}_${name}`) as HookEventName
-  return { event, ...rest }
+  return { event, ...rest } as EventRule
 }
 
 function setTls(tls: TlsConfig, key: string, value: string): void {
