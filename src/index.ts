@@ -15,6 +15,6 @@ export type {
 export { WebhookConfigError } from './errors.ts'
 export * from './events.ts'
 export { type FormatOptions, formatEvent } from './format.ts'
-export { loadConfig } from './load-config/index.ts'
+export { ConfigSyntaxError, loadConfig } from './load-config/index.ts'
 export { createWebhook } from './webhook.ts'
 export type * from './webhook-types.ts'

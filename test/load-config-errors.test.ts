@@ -75,9 +75,11 @@ test('two fields on one line with no comma', () => {
 
 test('a substitution is refused, not half-supported', () => {
   syntaxError(
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a HOCON substitution, on purpose
     'webhook {\n  url = ${HOOK_URL}\n}\n',
     2,
     9,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the message quotes HOCON syntax
     'substitutions (${...}) are not supported (in "webhook.url")',
   )
 })
