@@ -75,14 +75,20 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
   return resolved
 }
 
-/** The closest of `candidates` to `name`, when it is close enough to be a plausible misspelling. */
+/**
+ * The closest of `candidates` to `name`, when it is close enough to be a plausible misspelling: a few
+ * edits away (a third of its length, at least two), or a shortening of it (`cacert` for `cacertfile`).
+ */
 export function closestName(name: string, candidates: Iterable<string>): string | undefined {
   const wanted = name.toLowerCase()
+  const allowed = Math.max(2, Math.floor(wanted.length / 3))
   let best: string | undefined
-  let bestDistance = Math.max(2, Math.floor(wanted.length / 3)) + 1
+  let bestDistance = Number.POSITIVE_INFINITY
   for (const candidate of candidates) {
-    const distance = levenshtein(wanted, candidate.toLowerCase())
-    if (distance < bestDistance) {
+    const lowered = candidate.toLowerCase()
+    const distance = levenshtein(wanted, lowered)
+    const plausible = distance <= allowed || (wanted.length >= 3 && lowered.startsWith(wanted))
+    if (plausible && distance < bestDistance) {
       best = candidate
       bestDistance = distance
     }
