@@ -100,32 +100,38 @@ function onPacket(session: Session, packet: Packet, sessions: Set<Session>): voi
       session.clientId = packet.clientId
       session.will = packet.will
       sessions.add(session)
-      return send(session, { cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: false })
+      send(session, { cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: false })
+      break
     case 'subscribe':
       for (const { topic, qos } of packet.subscriptions) session.subscriptions.set(topic, qos)
-      return send(session, {
+      send(session, {
         cmd: 'suback',
         messageId: packet.messageId,
         granted: packet.subscriptions.map((s) => s.qos),
       })
+      break
     case 'unsubscribe':
       for (const topic of packet.unsubscriptions) session.subscriptions.delete(topic)
-      return send(session, {
+      send(session, {
         cmd: 'unsuback',
         messageId: packet.messageId,
         granted: packet.unsubscriptions.map(() => 0),
       })
+      break
     case 'publish':
       route(sessions, packet)
       if (packet.qos === 1) send(session, { cmd: 'puback', messageId: packet.messageId })
       if (packet.qos === 2) send(session, { cmd: 'pubrec', messageId: packet.messageId })
       return
     case 'pubrel':
-      return send(session, { cmd: 'pubcomp', messageId: packet.messageId })
+      send(session, { cmd: 'pubcomp', messageId: packet.messageId })
+      break
     case 'pubrec':
-      return send(session, { cmd: 'pubrel', messageId: packet.messageId })
+      send(session, { cmd: 'pubrel', messageId: packet.messageId })
+      break
     case 'pingreq':
-      return send(session, { cmd: 'pingresp' })
+      send(session, { cmd: 'pingresp' })
+      break
     case 'disconnect':
       session.disconnected = true
       session.socket.end()
