@@ -1,7 +1,11 @@
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { createServer, type Server, type Socket } from 'node:net'
+import type { TestContext } from 'node:test'
 import { Aedes, type AedesOptions } from 'aedes'
+import { attachAedes } from '../../src/adapters/aedes/index.ts'
+import type { HookEvent, HookEventName, HookEventOf } from '../../src/events.ts'
+import type { Webhook } from '../../src/webhook-types.ts'
 
 export interface RunningBroker {
   broker: Aedes
@@ -35,4 +39,27 @@ export async function startAedes(options: AedesOptions = {}): Promise<RunningBro
       await closed
     },
   }
+}
+
+/** A real aedes broker with `attachAedes` on it; everything is closed when the test ends. */
+export async function startAttachedAedes(
+  t: TestContext,
+  webhook: Webhook,
+  options: AedesOptions = {},
+): Promise<RunningBroker & { detach: () => void }> {
+  const running = await startAedes(options)
+  const detach = attachAedes(running.broker, webhook)
+  t.after(async () => {
+    detach()
+    await running.close()
+  })
+  return { ...running, detach }
+}
+
+/** The events of the given names, in the order they were handed over. */
+export function eventsNamed<N extends HookEventName>(
+  events: readonly HookEvent[],
+  ...names: N[]
+): HookEventOf<N>[] {
+  return events.filter((event): event is HookEventOf<N> => (names as HookEventName[]).includes(event.event))
 }
