@@ -160,7 +160,8 @@ class HttpWebhook extends EventEmitter implements Webhook {
         this.#emitReport('failed', report)
       },
       dropped: (job, attempts, reason: DropReason) => {
-        this.#emitReport('dropped', { event: job.event, id: job.id, attempts, reason })
+        if (this.listenerCount('dropped') > 0)
+          this.#emitReport('dropped', { event: job.event, id: job.id, attempts, reason })
       },
     }
   }

@@ -28,6 +28,8 @@ export type Reply =
       delayMs?: number
       /** Never answer (the client must give up); the socket is destroyed when the receiver closes. */
       hang?: boolean
+      /** Send the status and headers at once, then one byte of body every `dripMs`, never ending. */
+      dripMs?: number
     }
 
 export interface ReceiverOptions {
@@ -38,6 +40,11 @@ export interface ReceiverOptions {
   reply?: (request: ReceivedRequest, index: number) => Reply
   /** Serve HTTPS with these options instead of HTTP. */
   tls?: HttpsOptions
+  /**
+   * Listen on this port (to bring an endpoint back where it was).
+   * @default a free port
+   */
+  port?: number
 }
 
 export interface Receiver {
@@ -86,6 +93,16 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       const answer = reply(received, index)
       const spec = typeof answer === 'number' ? { status: answer } : answer
       if ('hang' in spec && spec.hang) return
+      if ('dripMs' in spec && spec.dripMs !== undefined) {
+        res.writeHead(spec.status, spec.headers)
+        const drip = setInterval(() => res.write(' '), spec.dripMs)
+        timers.add(drip)
+        res.on('close', () => {
+          clearInterval(drip)
+          timers.delete(drip)
+        })
+        return
+      }
       const send = () => {
         timers.delete(timer)
         if (res.destroyed) return
@@ -115,7 +132,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       sockets.add(socket)
       socket.on('close', () => sockets.delete(socket))
     })
-  server.listen(0, '127.0.0.1')
+  server.listen(options.port ?? 0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
   const scheme = options.tls ? 'https' : 'http'
