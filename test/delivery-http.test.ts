@@ -207,7 +207,7 @@ test('url credentials and header values never show in a failure', async (t) => {
 
 test('429 with Retry-After: 1 holds that event back while later events go through', async (t) => {
   const receiver = await startReceiver({
-    reply: (request, index) => (index === 0 ? { status: 429, headers: { 'retry-after': '1' } } : 200),
+    reply: (_request, index) => (index === 0 ? { status: 429, headers: { 'retry-after': '1' } } : 200),
   })
   t.after(() => receiver.close())
   // Without Retry-After the retry would come within 1 ms, long before B is even handled.
