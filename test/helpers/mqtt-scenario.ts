@@ -154,7 +154,11 @@ export function plain(events: readonly HookEvent[]): PlainEvent[] {
 }
 
 export function sortEvents(events: PlainEvent[]): PlainEvent[] {
-  const key = (event: PlainEvent) => JSON.stringify(event, (_k, v) => (v === undefined ? '<undefined>' : v))
+  // Keys sorted too: bodies keep the formatter's key order, expectations are written in another.
+  const key = (event: PlainEvent) =>
+    JSON.stringify(Object.fromEntries(Object.entries(event).sort(([a], [b]) => (a < b ? -1 : 1))), (_k, v) =>
+      v === undefined ? '<undefined>' : v,
+    )
   return [...events].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
 }
 
@@ -163,4 +167,29 @@ export function scenarioDone(suffix: string) {
   return (events: readonly HookEvent[]) =>
     events.some((e) => e.event === 'on_session_terminated' && e.clientid === `sub-${suffix}`) &&
     events.some((e) => e.event === 'on_session_terminated' && e.clientid === `pub-${suffix}`)
+}
+
+/** The JSON body an expected event becomes (SPEC §4), times left out: what a receiver must get. */
+export function expectedBody(event: PlainEvent): PlainEvent {
+  const { event: name, ...fields } = event
+  const body: PlainEvent = { ...fields, action: String(name).slice('on_'.length) }
+  for (const key of ['username', 'from_username'] as const)
+    if (key in body && body[key] === undefined) body[key] = 'undefined'
+  if ('ipaddress' in body && body.ipaddress === undefined) body.ipaddress = null
+  return body
+}
+
+/** Received bodies parsed, times checked to be numbers and taken out, in a stable order. */
+export function receivedBodies(bodies: readonly unknown[]): PlainEvent[] {
+  return sortEvents(
+    bodies.map((raw) => {
+      const body = { ...(raw as PlainEvent) }
+      for (const time of ['ts', 'connected_at'] as const) {
+        if (!(time in body)) continue
+        assert.equal(typeof body[time], 'number', `${String(body.action)}.${time} is a number`)
+        delete body[time]
+      }
+      return body
+    }),
+  )
 }
