@@ -67,9 +67,10 @@ test('upstream refuses: the client is closed and exactly one line is logged', as
   await once(client, 'close')
   const warnings = logger.lines.filter((line) => line.level === 'warn' || line.level === 'error')
   assert.equal(warnings.length, 1)
-  assert.equal(warnings[0]?.msg, 'connection error')
-  assert.equal((warnings[0]?.obj as { code?: string }).code, 'ECONNREFUSED')
-  assert.equal((warnings[0]?.obj as { side?: string }).side, 'upstream')
+  const [warning] = warnings
+  assert.equal(warning?.msg, 'connection error')
+  assert.equal((warning?.obj as { code?: string } | undefined)?.code, 'ECONNREFUSED')
+  assert.equal((warning?.obj as { side?: string } | undefined)?.side, 'upstream')
 })
 
 test('the upstream goes away: the client is closed; the client goes away: the upstream is closed', async (t) => {
