@@ -71,17 +71,14 @@ export function signatureHeaders(
 ): Record<string, string> {
   if (secrets.length === 0) return {}
   const timestamp = String(Math.floor(timestampSeconds))
-  const signed = `${id}.${timestamp}.`
-  const signatures: string[] = []
-  for (const secret of secrets) {
-    const hmac = createHmac('sha256', keyObjectOf(secret))
-    hmac.update(signed)
-    hmac.update(body)
-    signatures.push(`v1,${hmac.digest('base64')}`)
+  // One string, one update: each update() re-encodes its string to UTF-8.
+  const signed = `${id}.${timestamp}.${body}`
+  let signature = `v1,${createHmac('sha256', keyObjectOf(secrets[0] as Buffer))
+    .update(signed)
+    .digest('base64')}`
+  for (let index = 1; index < secrets.length; index++) {
+    const hmac = createHmac('sha256', keyObjectOf(secrets[index] as Buffer))
+    signature += ` v1,${hmac.update(signed).digest('base64')}`
   }
-  return {
-    'webhook-id': id,
-    'webhook-timestamp': timestamp,
-    'webhook-signature': signatures.join(' '),
-  }
+  return { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature }
 }
