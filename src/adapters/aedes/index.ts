@@ -36,6 +36,7 @@ export function attachAedes(broker: Aedes, webhook: Webhook): () => void {
     persistentSessions: new Map(),
     usernames: new Map(),
     retainedPublishers: new Map(),
+    queuedPublishers: new WeakMap(),
   }
   const restoreHooks = chainHooks(state)
   const removeListeners = listen(state)

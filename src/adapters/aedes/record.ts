@@ -10,11 +10,12 @@ import {
   packetParserOf,
   remoteAddressOf,
   report,
+  usernameOf,
 } from './state.ts'
 
 /** Starts following a connection whose CONNECT just arrived. */
 export function openRecord(state: AdapterState, client: Client, packet: ConnectPacket): ClientRecord {
-  const record = newRecord(state, client, {
+  const record = newRecord(state, client, true, {
     requestedId: typeof packet.clientId === 'string' ? packet.clientId : '',
     username: typeof packet.username === 'string' ? packet.username : undefined,
     keepalive: typeof packet.keepalive === 'number' ? packet.keepalive : 0,
@@ -34,9 +35,9 @@ export function openRecord(state: AdapterState, client: Client, packet: ConnectP
 export function recordOf(state: AdapterState, client: Client): ClientRecord {
   const known = state.records.get(client)
   if (known) return known
-  return newRecord(state, client, {
+  return newRecord(state, client, !client.closed, {
     requestedId: typeof client.id === 'string' ? client.id : '',
-    username: undefined,
+    username: usernameOf(state, client.id),
     keepalive: 0,
     protoVer: typeof client.version === 'number' ? client.version : 4,
     clean: client.clean !== false,
@@ -50,7 +51,8 @@ type RecordSeed = Pick<
   'requestedId' | 'username' | 'keepalive' | 'protoVer' | 'clean' | 'connackSent' | 'connected'
 >
 
-function newRecord(state: AdapterState, client: Client, seed: RecordSeed): ClientRecord {
+/** A record; one for a connection that is already closed is not kept (nothing would ever forget it). */
+function newRecord(state: AdapterState, client: Client, keep: boolean, seed: RecordSeed): ClientRecord {
   const record: ClientRecord = {
     ...seed,
     client,
@@ -62,6 +64,7 @@ function newRecord(state: AdapterState, client: Client, seed: RecordSeed): Clien
     awaitingPubcomp: new Map(),
     release: () => {},
   }
+  if (!keep) return record
   state.records.set(client, record)
   record.release = followConnection(state, record)
   return record

@@ -51,6 +51,12 @@ export const MAX_INFLIGHT_PER_CLIENT = 65_535
 /** Most client ids whose username is remembered after they leave, for messages delivered later from a queue. */
 export const MAX_REMEMBERED_USERNAMES = 100_000
 
+/** Who published a message. */
+export interface Publisher {
+  clientId: string | null
+  username: string | undefined
+}
+
 /** The state of one `attachAedes` call; two webhooks on one broker have one each. */
 export interface AdapterState {
   broker: Aedes
@@ -66,7 +72,13 @@ export interface AdapterState {
   /** The username behind each client id seen connecting, for `from_username` (bounded, oldest forgotten first). */
   usernames: Map<string, string | undefined>
   /** Who published each retained message: aedes strips the publisher when it replays them on subscribe. */
-  retainedPublishers: Map<string, { clientId: string | null; username: string | undefined }>
+  retainedPublishers: Map<string, Publisher>
+  /**
+   * Who published each QoS 1/2 message, by its payload object: aedes queues a message for offline
+   * subscribers before it tags it with its publisher, and its in-memory persistence keeps the very payload
+   * (a persistence that copies it loses the publisher: `from_client_id: null`). Weak: gone with the message.
+   */
+  queuedPublishers: WeakMap<object, Publisher>
 }
 
 /** Hands `event` to the webhook; a webhook that throws is reported, never thrown into the broker. */
@@ -116,6 +128,12 @@ export function rememberUsername(state: AdapterState, clientId: string, username
 export function usernameOf(state: AdapterState, clientId: string | null | undefined): string | undefined {
   if (clientId === null || clientId === undefined) return undefined
   return state.usernames.get(clientId)
+}
+
+/** The username `client` connected with, even once its connection is gone (a will is published after that). */
+export function usernameOfClient(state: AdapterState, client: Client): string | undefined {
+  const record = state.records.get(client)
+  return record ? record.username : usernameOf(state, client.id)
 }
 
 /** The parser aedes reads a client's packets with: not public API, pinned by `test/aedes-private-fields.test.ts`. */

@@ -9,6 +9,7 @@ import {
   type InflightMessage,
   isSysTopic,
   MAX_INFLIGHT_PER_CLIENT,
+  type Publisher,
   payloadBytes,
   report,
   usernameOf,
@@ -52,18 +53,20 @@ function describe(state: AdapterState, record: ClientRecord, packet: AedesPublis
   }
 }
 
-/** aedes tags a client's message with its id; a retained message replayed on subscribe loses it, so we kept it. */
-function publisherOf(
-  state: AdapterState,
-  packet: AedesPublishPacket,
-): { clientId: string | null; username: string | undefined } {
+/**
+ * aedes tags a live message with its publisher's id; a retained message replayed on subscribe, or one
+ * queued for an offline subscriber, comes without it, so we kept it when it was published.
+ */
+function publisherOf(state: AdapterState, packet: AedesPublishPacket): Publisher {
   const clientId = (packet as { clientId?: unknown }).clientId
   if (typeof clientId === 'string') return { clientId, username: usernameOf(state, clientId) }
-  if (packet.retain) {
-    const retained = state.retainedPublishers.get(packet.topic)
-    if (retained) return retained
-  }
-  return { clientId: null, username: undefined }
+  const payload = packet.payload as unknown
+  const kept = packet.retain
+    ? state.retainedPublishers.get(packet.topic)
+    : typeof payload === 'object' && payload !== null
+      ? state.queuedPublishers.get(payload)
+      : undefined
+  return kept ?? { clientId: null, username: undefined }
 }
 
 /**
