@@ -9,6 +9,7 @@ import type { MessagePublishEvent } from '../src/events.ts'
 import { parseConfigText } from '../src/load-config/index.ts'
 import { createWebhook } from '../src/webhook.ts'
 import type { FailedReport, Logger } from '../src/webhook-types.ts'
+import { makeTestCertificates } from './helpers/certs.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`
@@ -215,5 +216,26 @@ describe('a failing endpoint with credentials in its url', () => {
     assertClean('the stats', JSON.stringify(hook.stats()))
     assertClean('the logs', inspect(lines, { depth: 10 }))
     assert.equal(server.requests.length, 1)
+  })
+})
+
+describe('the webhook object itself', () => {
+  test('inspected or stringified, it shows no secret, credential, header value or private key', async (t) => {
+    const certs = makeTestCertificates()
+    t.after(() => certs.cleanup())
+    const hook = createWebhook({
+      url: CREDENTIAL_URL,
+      events: [{ event: 'on_message_publish' }],
+      secret: SECRET,
+      headers: { authorization: AUTHORIZATION },
+      tls: { cacertfile: certs.ca.certFile, certfile: certs.client.certFile, keyfile: certs.client.keyFile },
+    })
+    t.after(() => hook.close({ timeout_ms: 1000 }))
+    const text = `${inspect(hook, { depth: 20, showHidden: true })}\n${JSON.stringify(hook)}`
+    assertClean('the webhook', text)
+    const keyBody = certs.client.key.toString('latin1').split('\n')[1] ?? ''
+    assert.ok(keyBody.length > 20)
+    assert.ok(!text.includes(keyBody), 'the private key shows')
+    assert.ok(!text.includes('PRIVATE KEY'), 'the private key shows')
   })
 })
