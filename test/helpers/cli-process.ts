@@ -1,0 +1,102 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+/** The repository's root, where `npm start` and the command run from. */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+export interface RunningProcess {
+  child: ChildProcess
+  /** Lines printed on stdout so far. */
+  stdout: string[]
+  /** Lines printed on stderr so far. */
+  stderr: string[]
+  /** Resolves with the first stdout line (past or future) matching `pattern`; rejects after `timeoutMs` or at exit. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>
+  /** Resolves with the exit code (or the signal's name) once the process is gone. */
+  exited: Promise<number | NodeJS.Signals>
+  /** SIGKILL if still running, then waits for the exit: for `t.after`. */
+  kill(): Promise<void>
+}
+
+/** Runs `node --import tsx <script> ...args` from the repository's root, collecting its output by lines. */
+export function runScript(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): RunningProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const stdout: string[] = []
+  const stderr: string[] = []
+  let waiters: Array<() => void> = []
+  let done = false
+  const collect = (stream: NodeJS.ReadableStream, lines: string[]) => {
+    let partial = ''
+    stream.setEncoding('utf8')
+    stream.on('data', (chunk: string) => {
+      const parts = (partial + chunk).split('\n')
+      partial = parts.pop() ?? ''
+      lines.push(...parts)
+      for (const wake of waiters) wake()
+    })
+    stream.on('end', () => {
+      if (partial) lines.push(partial)
+      for (const wake of waiters) wake()
+    })
+  }
+  collect(child.stdout as NodeJS.ReadableStream, stdout)
+  collect(child.stderr as NodeJS.ReadableStream, stderr)
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => {
+    child.on('close', (code, signal) => {
+      done = true
+      for (const wake of waiters) wake()
+      resolve(code ?? (signal as NodeJS.Signals))
+    })
+  })
+  return {
+    child,
+    stdout,
+    stderr,
+    exited,
+    waitForLine(pattern, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const finish = () => {
+          clearTimeout(timer)
+          waiters = waiters.filter((w) => w !== check)
+        }
+        const check = () => {
+          for (const line of stdout) {
+            const match = line.match(pattern)
+            if (match) {
+              finish()
+              resolve(match)
+              return
+            }
+          }
+          if (done) {
+            finish()
+            reject(
+              new Error(
+                `exited before printing ${pattern}; stdout: ${stdout.join('\n')} stderr: ${stderr.join('\n')}`,
+              ),
+            )
+          }
+        }
+        const timer = setTimeout(() => {
+          finish()
+          reject(new Error(`no line matching ${pattern} after ${timeoutMs} ms; stdout: ${stdout.join('\n')}`))
+        }, timeoutMs)
+        waiters.push(check)
+        check()
+      })
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+    },
+  }
+}
+
+/** Runs the `mqtt-webhook` command from source. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
+  return runScript('src/cli/index.ts', args, env)
+}
