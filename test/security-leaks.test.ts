@@ -216,6 +216,11 @@ describe('a failing endpoint with credentials in its url', () => {
     assertClean('the stats', JSON.stringify(hook.stats()))
     assertClean('the logs', inspect(lines, { depth: 10 }))
     assert.equal(server.requests.length, 1)
+    // Url credentials go out as HTTP Basic, in place of the configured header (docs/security.md).
+    assert.equal(
+      server.requests[0]?.headers.authorization,
+      `Basic ${Buffer.from('user:secret').toString('base64')}`,
+    )
   })
 })
 
