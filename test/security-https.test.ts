@@ -99,6 +99,15 @@ describe('https endpoints', () => {
     assert.equal(report.attempts, 1)
   })
 
+  test('an expired certificate fails at once with its code', async (t) => {
+    const server = await receiver(t, { cert: certs.expired.cert, key: certs.expired.key })
+    const hook = webhook(t, { url: server.url, tls: { cacertfile: certs.ca.certFile } })
+    const report = await failureOf(hook)
+    assert.equal(report.code, 'CERT_HAS_EXPIRED')
+    assert.equal(report.attempts, 1)
+    assert.equal(server.requests.length, 0)
+  })
+
   test('a self-signed certificate fails by default', async (t) => {
     const server = await receiver(t, { cert: certs.selfSigned.cert, key: certs.selfSigned.key })
     const hook = webhook(t, { url: server.url })

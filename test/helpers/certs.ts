@@ -29,6 +29,8 @@ export interface TestCertificates {
   strangerClient: CertificatePair
   /** Self-signed server certificate for 127.0.0.1 and localhost. */
   selfSigned: CertificatePair
+  /** Server certificate for 127.0.0.1 and localhost, signed by `ca`, that expired in 2020. */
+  expired: CertificatePair
   /** Removes the directory. */
   cleanup(): void
 }
@@ -108,6 +110,57 @@ function makeSigned(
   return pair(dir, name)
 }
 
+// `openssl x509 -req` cannot back-date a certificate; `openssl ca` can, given a minimal CA database.
+function makeExpired(dir: string, name: string, extensions: string[], ca: string): CertificatePair {
+  writeFileSync(join(dir, `${name}.ext`), `${extensions.join('\n')}\n`)
+  writeFileSync(join(dir, 'index.txt'), '')
+  writeFileSync(join(dir, 'serial'), '1000\n')
+  const config = [
+    '[ca]',
+    'default_ca = test_ca',
+    '[test_ca]',
+    'database = index.txt',
+    'new_certs_dir = .',
+    `certificate = ${ca}.pem`,
+    `private_key = ${ca}.key`,
+    'serial = serial',
+    'default_md = sha256',
+    'policy = any_name',
+    '[any_name]',
+    'commonName = supplied',
+  ]
+  writeFileSync(join(dir, 'ca.cnf'), `${config.join('\n')}\n`)
+  openssl(dir, [
+    'req',
+    '-new',
+    ...NEW_KEY,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    '/CN=127.0.0.1',
+  ])
+  openssl(dir, [
+    'ca',
+    '-batch',
+    '-notext',
+    '-config',
+    'ca.cnf',
+    '-in',
+    `${name}.csr`,
+    '-out',
+    `${name}.pem`,
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20200102000000Z',
+    '-extfile',
+    `${name}.ext`,
+  ])
+  return pair(dir, name)
+}
+
 function serverExtensions(altNames: string): string[] {
   return [
     'basicConstraints=critical,CA:FALSE',
@@ -150,8 +203,9 @@ export function makeTestCertificates(): TestCertificates {
       `subjectAltName=${loopback}`,
     ])
     const selfSigned = pair(dir, 'self-signed')
+    const expired = makeExpired(dir, 'expired', serverExtensions(loopback), 'ca')
     const cleanup = () => rmSync(dir, { recursive: true, force: true })
-    return { dir, ca, otherCa, server, localhostOnly, client, strangerClient, selfSigned, cleanup }
+    return { dir, ca, otherCa, server, localhostOnly, client, strangerClient, selfSigned, expired, cleanup }
   } catch (error) {
     rmSync(dir, { recursive: true, force: true })
     throw error
