@@ -176,12 +176,12 @@ describe('resolveTls', () => {
     [
       'a typo, with the closest key',
       () => ({ verify_peeer: true }),
-      () => 'tls.verify_peeer: unknown key; did you mean "verify_peer"?',
+      () => "tls.verify_peeer: unknown key, did you mean 'tls.verify_peer'?",
     ],
     [
       'a Node option name',
       () => ({ ca: 'x' }),
-      () => 'tls.ca: unknown key; did you mean "cacertfile" (a path to a PEM file)?',
+      () => "tls.ca: unknown key, did you mean 'tls.cacertfile' (a path to a PEM file)?",
     ],
     [
       'a key password',

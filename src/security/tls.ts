@@ -7,20 +7,27 @@ export type ResolvedTls = NonNullable<ResolvedConfig['tls']>
 
 const TLS_KEYS = ['keyfile', 'certfile', 'cacertfile', 'verify_peer', 'server_name_indication'] as const
 
-// Names users bring from Node, EMQX or other NanoMQ blocks, and what they mean here.
-const KNOWN_ELSEWHERE: Record<string, string> = {
-  ca: 'did you mean "cacertfile" (a path to a PEM file)?',
-  cafile: 'did you mean "cacertfile"?',
-  cert: 'did you mean "certfile" (a path to a PEM file)?',
-  key: 'did you mean "keyfile" (a path to a PEM file)?',
-  servername: 'did you mean "server_name_indication"?',
-  sni: 'did you mean "server_name_indication"?',
-  rejectunauthorized: 'did you mean "verify_peer"?',
-  verify: 'did you mean "verify_peer" (a boolean)?',
-  key_password:
-    'encrypted private keys are not supported; decrypt it with "openssl pkey -in key.pem -out plain.pem"',
-  password:
-    'encrypted private keys are not supported; decrypt it with "openssl pkey -in key.pem -out plain.pem"',
+// Names users bring from Node, EMQX or other NanoMQ blocks: the key they mean here, or why there is none.
+const KNOWN_ELSEWHERE: Record<
+  string,
+  { key: (typeof TLS_KEYS)[number]; note?: string } | { reason: string }
+> = {
+  ca: { key: 'cacertfile', note: 'a path to a PEM file' },
+  cafile: { key: 'cacertfile' },
+  cert: { key: 'certfile', note: 'a path to a PEM file' },
+  key: { key: 'keyfile', note: 'a path to a PEM file' },
+  servername: { key: 'server_name_indication' },
+  sni: { key: 'server_name_indication' },
+  rejectunauthorized: { key: 'verify_peer' },
+  verify: { key: 'verify_peer' },
+  key_password: {
+    reason:
+      'encrypted private keys are not supported; decrypt it with "openssl pkey -in key.pem -out plain.pem"',
+  },
+  password: {
+    reason:
+      'encrypted private keys are not supported; decrypt it with "openssl pkey -in key.pem -out plain.pem"',
+  },
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
@@ -70,13 +77,21 @@ export function resolveTls(tls: TlsConfig | unknown, keyPrefix: string): Resolve
   return resolved
 }
 
+// Worded like the rest of the configuration's errors: "unknown key, did you mean 'tls.keyfile'?".
 function checkKnownKey(name: string, keyPrefix: string): void {
   if ((TLS_KEYS as readonly string[]).includes(name)) return
-  const hint = KNOWN_ELSEWHERE[name.toLowerCase()] ?? suggestion(name)
-  throw new WebhookConfigError(`${keyPrefix}.${name}`, `unknown key${hint ? `; ${hint}` : ''}`)
+  const known = KNOWN_ELSEWHERE[name.toLowerCase()]
+  let reason = 'unknown key'
+  if (known !== undefined && 'reason' in known) reason += `; ${known.reason}`
+  else {
+    const meant = known?.key ?? closestKey(name)
+    const note = known?.note === undefined ? '' : ` (${known.note})`
+    if (meant !== undefined) reason += `, did you mean '${keyPrefix}.${meant}'${note}?`
+  }
+  throw new WebhookConfigError(`${keyPrefix}.${name}`, reason)
 }
 
-function suggestion(name: string): string | undefined {
+function closestKey(name: string): string | undefined {
   let best: string | undefined
   let bestDistance = Number.POSITIVE_INFINITY
   for (const known of TLS_KEYS) {
@@ -87,9 +102,7 @@ function suggestion(name: string): string | undefined {
     }
   }
   // Past a third of the name, the "closest" key is a guess that misleads more than it helps.
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3))
-    ? `did you mean "${best}"?`
-    : undefined
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined
 }
 
 function editDistance(a: string, b: string): number {
