@@ -18,9 +18,18 @@ export interface RunningProcess {
   kill(): Promise<void>
 }
 
-/** Runs `node --import tsx <script> ...args` from the repository's root, collecting its output by lines. */
-export function runScript(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): RunningProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+/**
+ * Runs `node --import tsx <script> ...args` (or `bash <script> ...args`) from the repository's root,
+ * collecting its output by lines.
+ */
+export function runScript(
+  script: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  interpreter: 'node' | 'bash' = 'node',
+): RunningProcess {
+  const [command, prefix] = interpreter === 'node' ? [process.execPath, ['--import', 'tsx']] : ['bash', []]
+  const child = spawn(command, [...prefix, script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
