@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -219,6 +220,30 @@ describe('resolveTls', () => {
     writeFileSync(
       encrypted,
       '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n',
+    )
+    assert.equal(
+      messageOf(() => resolveTls({ certfile: certs.client.certFile, keyfile: encrypted }, 'tls')),
+      `tls.keyfile: ${encrypted} is encrypted; passphrases are not supported`,
+    )
+  })
+
+  test('a traditional (PKCS#1) RSA key is read; encrypted, it is refused', () => {
+    const rsa = join(certs.dir, 'rsa.key')
+    const encrypted = join(certs.dir, 'rsa-encrypted.key')
+    execFileSync('openssl', ['genrsa', '-traditional', '-out', rsa, '2048'], { stdio: 'ignore' })
+    execFileSync(
+      'openssl',
+      ['rsa', '-in', rsa, '-aes128', '-passout', 'pass:x', '-traditional', '-out', encrypted],
+      {
+        stdio: 'ignore',
+      },
+    )
+    assert.match(readFileSync(rsa, 'latin1'), /^-----BEGIN RSA PRIVATE KEY-----/)
+    assert.match(readFileSync(encrypted, 'latin1'), /Proc-Type: 4,ENCRYPTED/)
+    // Parsed as a key: what is wrong is that it belongs to no certificate here.
+    assert.equal(
+      messageOf(() => resolveTls({ certfile: certs.client.certFile, keyfile: rsa }, 'tls')),
+      `tls.keyfile: ${rsa} is not the private key of the certificate in ${certs.client.certFile}`,
     )
     assert.equal(
       messageOf(() => resolveTls({ certfile: certs.client.certFile, keyfile: encrypted }, 'tls')),

@@ -31,7 +31,7 @@ const KNOWN_ELSEWHERE: Record<
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
-const PEM_PRIVATE_KEY = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/
+const PEM_PRIVATE_KEY = /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/
 
 /**
  * Reads and checks the PEM files of a `tls` block, for Node's `https.Agent`; throws
