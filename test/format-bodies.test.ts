@@ -19,9 +19,8 @@ const fixtures = JSON.parse(
 
 function eventOf(fixture: FixtureCase): HookEvent {
   const { payload_hex, ...fields } = fixture.event
-  return (
-    payload_hex === undefined ? fields : { ...fields, payload: Buffer.from(payload_hex, 'hex') }
-  ) as HookEvent
+  const event = payload_hex === undefined ? fields : { ...fields, payload: Buffer.from(payload_hex, 'hex') }
+  return event as unknown as HookEvent
 }
 
 function body(event: HookEvent, encoding: PayloadEncoding = 'plain'): string {
