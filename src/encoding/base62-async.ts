@@ -26,7 +26,12 @@ let nextId = 0
  * the process alive, as an HTTP request in flight would; idle, it never does.
  */
 export function encodeBase62Async(payload: Uint8Array): Promise<string> {
-  const target = worker ?? startWorker()
+  let target: Worker
+  try {
+    target = worker ?? startWorker()
+  } catch (error) {
+    return Promise.reject(new Error('base62 worker could not start', { cause: error }))
+  }
   const id = nextId++
   // A copy of just these bytes, handed over without a second copy; the caller's buffer may be a slice
   // of a larger one (a whole packet or read chunk), which cloning the view would copy whole.
@@ -56,7 +61,13 @@ function startWorker(): Worker {
  * only source checkouts run `.ts`).
  */
 function startTypeScriptWorker(): Worker {
-  const tsxApi = import.meta.resolve('tsx/esm/api')
+  let tsxApi: string
+  try {
+    tsxApi = import.meta.resolve('tsx/esm/api')
+  } catch {
+    // Not under tsx: a runtime that strips types by itself (Node >= 22.6) loads the worker as it is.
+    return new Worker(WORKER_URL)
+  }
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
   return new Worker(bootstrap, { eval: true })
 }
