@@ -97,7 +97,10 @@ function relay(client: Socket, options: ProxyOptions, logger: Logger, connection
   const fail = (side: 'client' | 'upstream') => (error: Error & { code?: string }) => {
     if (!reported) {
       reported = true
-      logger.warn({ client: remote, side, code: error.code, error: error.message }, 'connection error')
+      const line = { client: remote, side, code: error.code, error: error.message }
+      // A client vanishing mid-connection is routine for MQTT (mobile links, kill -9): not worth a warning.
+      if (side === 'client' && isRoutineDrop(error.code)) logger.debug(line, 'connection error')
+      else logger.warn(line, 'connection error')
     }
     client.destroy()
     upstream.destroy()
@@ -114,4 +117,8 @@ function relay(client: Socket, options: ProxyOptions, logger: Logger, connection
     connections.delete(upstream)
     client.destroy()
   })
+}
+
+function isRoutineDrop(code: string | undefined): boolean {
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT'
 }
