@@ -12,9 +12,13 @@ export class UsageError extends Error {
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const
 
 type Options = NonNullable<ParseArgsConfig['options']>
+/** The parsed values of `options`, typed from their declarations. */
+type Flags<T extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>
+>['values']
 
 /** `parseArgs` in strict mode, with its long messages turned into one line that names the command. */
-export function parseFlags<T extends Options>(command: string, argv: string[], options: T) {
+export function parseFlags<T extends Options>(command: string, argv: string[], options: T): Flags<T> {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values
   } catch (error) {
