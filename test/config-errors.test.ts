@@ -304,33 +304,3 @@ describe('resolveConfig rejects', () => {
     )
   })
 })
-
-describe('resolveConfig with enable: false', () => {
-  test('needs neither url nor events', () => {
-    const resolved = resolveConfig({ enable: false } as unknown as WebhookConfig)
-    assert.equal(resolved.enable, false)
-    assert.equal(resolved.url, '')
-    assert.deepEqual(resolved.rules, new Map())
-  })
-
-  test('still rejects unknown keys and bad types of the keys given', () => {
-    assertRejected({ enable: false, pool_sise: 3 }, 'pool_sise', "unknown key, did you mean 'pool_size'?")
-    assertRejected({ enable: false, url: 'ftp://x' }, 'url', 'must use http: or https:, not ftp:')
-    assertRejected(
-      { enable: false, events: [{ event: 'on_nothing' }] },
-      'events[0].event',
-      "unknown event 'on_nothing'",
-    )
-    assertRejected({ enable: false, pool_size: 0 }, 'pool_size', 'must be a positive integer, got 0')
-    assertRejected(
-      { enable: false, tls: { keyfle: 'k.pem' } },
-      'tls.keyfle',
-      "unknown key, did you mean 'tls.keyfile'?",
-    )
-  })
-
-  test('does not read tls files, which need not exist on a host that never connects', () => {
-    const resolved = resolveConfig({ enable: false, tls: { cacertfile: '/nonexistent/ca.pem' } } as never)
-    assert.equal(resolved.tls, undefined)
-  })
-})
