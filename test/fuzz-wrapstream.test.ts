@@ -165,7 +165,11 @@ async function runOne(rng: Random, index: number) {
     'garbage',
   ])
   const sent = damage(rng, inbound, kind)
-  const answered = Buffer.concat(outbound)
+  // The server's answers are damaged too, now and then, but only when the client's bytes are intact, so
+  // that each damage is reported on its own side.
+  const serverKind =
+    kind === 'none' && rng.next() < 0.3 ? rng.pick<Damage>(['flip', 'insert', 'garbage']) : 'none'
+  const answered = serverKind === 'none' ? Buffer.concat(outbound) : damage(rng, outbound, serverKind)
   // The server answers once it has read the client: its CONNECT tells which protocol the answers speak.
   writeInSlices(rng, sent, (chunk) => clientToServer.write(chunk))
   clientToServer.end()
@@ -174,10 +178,18 @@ async function runOne(rng: Random, index: number) {
   wrapped.end()
   const client = await readByClient
   wrapped.destroy()
-  return { kind, clientId, sent, answered, server, client, errors: webhook.errors }
+  return {
+    kind: serverKind === 'none' ? kind : (`server-${serverKind}` as const),
+    clientId,
+    sent,
+    answered,
+    server,
+    client,
+    errors: webhook.errors,
+  }
 }
 
-test(`fuzz: ${STREAMS} random and damaged streams through wrapStream relay every byte and report bad ones`, async () => {
+test(`fuzz: ${STREAMS} random and damaged streams through wrapStream relay every byte and report bad ones`, async (t) => {
   const rng = random(SEED)
   const reported: Record<string, number> = {}
   for (let batch = 0; batch < STREAMS; batch += 100) {
@@ -192,6 +204,12 @@ test(`fuzz: ${STREAMS} random and damaged streams through wrapStream relay every
       )
       if (run.errors.length === 1) reported[run.kind] = (reported[run.kind] ?? 0) + 1
       if (run.kind === 'none') assert.deepEqual(run.errors, [], where)
+      if (run.kind.startsWith('server-') && run.errors[0] !== undefined)
+        assert.match(
+          run.errors[0].message,
+          new RegExp(`^mqtt-webhook: client "${run.clientId}" .*malformed outbound MQTT`),
+          where,
+        )
       if (run.kind === 'length-over-limit')
         assert.equal(
           run.errors[0]?.message,
@@ -207,6 +225,8 @@ test(`fuzz: ${STREAMS} random and damaged streams through wrapStream relay every
     }
   }
   // Random damage is mostly caught too (some flips land in payloads, where nothing can tell).
+  t.diagnostic(`streams reported, by damage: ${JSON.stringify(reported)}`)
+  assert.ok((reported['server-garbage'] ?? 0) > 0, JSON.stringify(reported))
   assert.ok(
     (reported.garbage ?? 0) > 0 && (reported.flip ?? 0) > 0 && (reported.insert ?? 0) > 0,
     JSON.stringify(reported),
