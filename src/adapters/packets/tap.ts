@@ -11,6 +11,7 @@ const CONNACK = 2
 const PUBLISH = 3
 const PUBACK = 4
 const PUBREC = 5
+const PUBREL = 6
 const PUBCOMP = 7
 const SUBSCRIBE = 8
 const SUBACK = 9
@@ -48,25 +49,11 @@ export function wantsAnything(webhook: Webhook): boolean {
   return HOOK_EVENT_NAMES.some((name) => webhook.wants(name))
 }
 
-/** The fixed-header flags each packet type must carry (MQTT-2.2.2-1); PUBLISH's are checked apart. */
-const REQUIRED_FLAGS: readonly (number | undefined)[] = [
-  undefined,
-  0,
-  0,
-  undefined,
-  0,
-  0,
-  2,
-  0,
-  2,
-  0,
-  2,
-  0,
-  0,
-  0,
-  0,
-  0,
-]
+/** The fixed-header flags a packet type must carry (MQTT-2.2.2-1); `undefined` for PUBLISH, whose vary. */
+function requiredFlags(type: number): number | undefined {
+  if (type === PUBLISH) return undefined
+  return type === PUBREL || type === SUBSCRIBE || type === UNSUBSCRIBE ? 0x02 : 0x00
+}
 
 enum Step {
   Header,
@@ -149,7 +136,7 @@ export class PacketTap {
   private beginPacket(first: number): boolean {
     const type = first >> 4
     const flags = first & 0x0f
-    const required = REQUIRED_FLAGS[type]
+    const required = requiredFlags(type)
     if (type === 0) return this.fail('packet type 0 is reserved')
     if (required !== undefined && flags !== required)
       return this.fail(`bad fixed-header flags 0x${hex(first)}`)
