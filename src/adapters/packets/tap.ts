@@ -175,8 +175,8 @@ export class PacketTap {
 
   /** Parses one whole packet (fixed header included) and hands it to the observer. */
   private parse(packet: Buffer): void {
-    const headerLength = this.headerLength
-    if (packet[0] !== undefined && packet[0] >> 4 === PUBLISH && !topicIsUtf8(packet, headerLength))
+    // mqtt-packet decodes bad UTF-8 into U+FFFD without a word; MQTT says the connection must close.
+    if ((packet[0] as number) >> 4 === PUBLISH && !topicIsUtf8(packet, this.headerLength))
       return void this.fail('PUBLISH topic is not valid UTF-8')
     const parser = this.parserFor(this.observer.protocolVersion)
     parser.parse(packet)
@@ -184,7 +184,8 @@ export class PacketTap {
 
   private parserFor(version: number): Parser {
     if (this.parser !== null && this.parserVersion === version) return this.parser
-    // The inbound parser learns the version from CONNECT by itself; the outbound one must be told.
+    // Both directions parse with the client's version, from its CONNECT: a v4 parser silently misreads v5
+    // packets (properties taken for payload), so a new parser is made once the version is known.
     const parser = mqtt.parser({ protocolVersion: version })
     parser.on('packet', (packet: Packet) => {
       if (this.direction === 'inbound') this.observer.inbound(packet)
