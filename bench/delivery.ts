@@ -1,5 +1,236 @@
+/**
+ * The delivery part of `npm run bench` (SPEC §8): throughput of `handle()` to a receiver in another process
+ * against a bare axios keep-alive loop at the same concurrency and body, the worst event-loop stall while
+ * big payloads are base62-encoded, and RSS with the endpoint down.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { Agent } from 'node:http'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import axios from 'axios'
+import type { MessagePublishEvent } from '../src/events.ts'
+import { serializeEvent } from '../src/format.ts'
+import { createWebhook } from '../src/webhook.ts'
 import type { BenchPart } from './part.ts'
 
+const POOL_SIZE = 32
+const REQUESTS = 10_000
+const ROUNDS = 3
+
 export async function run(): Promise<BenchPart> {
-  throw new Error('not built yet')
+  const receiver = await startChild('receiver-process.ts')
+  try {
+    const url = `http://127.0.0.1:${(receiver.first as { port: number }).port}/hook`
+    const throughput = await measureThroughput(url)
+    const stall = await measureBase62Stall(url)
+    const rss = await measureRss()
+    const rows: BenchPart['rows'] = [
+      ['axios keep-alive loop (requests/s, best of 3)', throughput.axiosPerS.toFixed(0)],
+      ['handle() to the receiver (events/s, best of 3)', throughput.deliveryPerS.toFixed(0)],
+      ['delivery ratio (target >= 0.9)', throughput.ratio.toFixed(3)],
+      ['axios loop CPU per request (us)', throughput.axiosCpuUs.toFixed(1)],
+      ['delivery CPU per event, handle() to 200 (us)', throughput.deliveryCpuUs.toFixed(1)],
+      ['handle() alone per event (us)', throughput.handleUs.toFixed(2)],
+      ['base62 max event-loop stall (ms, target < 50)', stall.maxStallMs.toFixed(1)],
+      ['base62 64 KiB x4 + 1 MiB x2 delivered in (s)', stall.seconds.toFixed(1)],
+      ['RSS after 1,000,000 events, endpoint down (MB, target < 300)', rss.rss_mb.toFixed(0)],
+      ['  peak RSS during them (MB)', rss.peak_rss_mb.toFixed(0)],
+      ['  dropped queue_full / queued at the end', `${rss.dropped} / ${rss.queued}`],
+    ]
+    return {
+      rows,
+      results: {
+        delivery_events_per_s: Math.round(throughput.deliveryPerS),
+        axios_loop_requests_per_s: Math.round(throughput.axiosPerS),
+        delivery_ratio: round(throughput.ratio, 3),
+        base62_max_stall_ms: round(stall.maxStallMs, 1),
+        rss_mb_endpoint_down: round(rss.rss_mb, 1),
+        handle_us_per_event: round(throughput.handleUs, 2),
+        delivery_cpu_us_per_event: round(throughput.deliveryCpuUs, 1),
+        axios_cpu_us_per_request: round(throughput.axiosCpuUs, 1),
+      },
+    }
+  } finally {
+    receiver.stop()
+  }
+}
+
+/** A publish like a sensor's: 100-byte payload, a body of about 250 bytes. */
+function benchEvent(n: number): MessagePublishEvent {
+  return {
+    event: 'on_message_publish',
+    ts: 1_706_703_724_960 + n,
+    topic: 'bench/sensors/temperature',
+    qos: 1,
+    retain: false,
+    from_client_id: `client-${n % 64}`,
+    from_username: 'bench',
+    payload: PAYLOAD,
+  }
+}
+const PAYLOAD = Buffer.alloc(100, 0x61)
+
+interface Throughput {
+  axiosPerS: number
+  deliveryPerS: number
+  ratio: number
+  axiosCpuUs: number
+  deliveryCpuUs: number
+  handleUs: number
+}
+
+/** Interleaved rounds, best of each, so that a burst of load from a neighbour hurts both sides alike. */
+async function measureThroughput(url: string): Promise<Throughput> {
+  const body = serializeEvent(benchEvent(0), 'plain') as string
+  await axiosLoop(url, body, 1000)
+  await deliveryRun(url, 1000)
+  let best = {
+    axiosPerS: 0,
+    deliveryPerS: 0,
+    axiosCpuUs: Infinity,
+    deliveryCpuUs: Infinity,
+    handleUs: Infinity,
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    const axiosResult = await axiosLoop(url, body, REQUESTS)
+    const delivery = await deliveryRun(url, REQUESTS)
+    best = {
+      axiosPerS: Math.max(best.axiosPerS, axiosResult.perS),
+      deliveryPerS: Math.max(best.deliveryPerS, delivery.perS),
+      axiosCpuUs: Math.min(best.axiosCpuUs, axiosResult.cpuUs),
+      deliveryCpuUs: Math.min(best.deliveryCpuUs, delivery.cpuUs),
+      handleUs: Math.min(best.handleUs, delivery.handleUs),
+    }
+  }
+  return { ...best, ratio: best.deliveryPerS / best.axiosPerS }
+}
+
+/** The baseline: `POOL_SIZE` workers posting the same body through one keep-alive axios instance. */
+async function axiosLoop(url: string, body: string, count: number): Promise<{ perS: number; cpuUs: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: POOL_SIZE })
+  const client = axios.create({
+    httpAgent: agent,
+    proxy: false,
+    maxRedirects: 0,
+    validateStatus: () => true,
+    responseType: 'text',
+    transformRequest: [(data: unknown) => data],
+    transformResponse: [(data: unknown) => data],
+  })
+  let next = 0
+  const worker = async () => {
+    while (next < count) {
+      next++
+      const response = await client.post(url, body, { headers: { 'content-type': 'application/json' } })
+      if (response.status !== 200) throw new Error(`receiver answered ${response.status}`)
+    }
+  }
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  await Promise.all(Array.from({ length: POOL_SIZE }, worker))
+  const seconds = (performance.now() - started) / 1000
+  const used = process.cpuUsage(cpu)
+  agent.destroy()
+  return { perS: count / seconds, cpuUs: (used.user + used.system) / count }
+}
+
+/** The same number of events through `handle()`, timed from the first call to `flush()`. */
+async function deliveryRun(
+  url: string,
+  count: number,
+): Promise<{ perS: number; cpuUs: number; handleUs: number }> {
+  const webhook = createWebhook({
+    url,
+    pool_size: POOL_SIZE,
+    max_queue: count,
+    events: [{ event: 'on_message_publish' }],
+  })
+  const events = Array.from({ length: count }, (_, n) => benchEvent(n))
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  for (const event of events) webhook.handle(event)
+  const handled = performance.now()
+  await webhook.flush()
+  const seconds = (performance.now() - started) / 1000
+  const used = process.cpuUsage(cpu)
+  const stats = webhook.stats()
+  await webhook.close()
+  if (stats.success !== count) throw new Error(`delivered ${stats.success} of ${count}`)
+  return {
+    perS: count / seconds,
+    cpuUs: (used.user + used.system) / count,
+    handleUs: ((handled - started) * 1000) / count,
+  }
+}
+
+/** Worst event-loop delay while 64 KiB and 1 MiB random payloads go through `handle()` in base62. */
+async function measureBase62Stall(url: string): Promise<{ maxStallMs: number; seconds: number }> {
+  const webhook = createWebhook({
+    url,
+    body: { encoding: 'base62' },
+    events: [{ event: 'on_message_publish' }],
+    cancel_timeout: 60_000,
+  })
+  const sizes = [64 * 1024, 64 * 1024, 64 * 1024, 64 * 1024, 1024 * 1024, 1024 * 1024]
+  const payloads = sizes.map((size) =>
+    Buffer.from(Array.from({ length: size }, () => Math.floor(Math.random() * 256))),
+  )
+  const histogram = monitorEventLoopDelay({ resolution: 1 })
+  histogram.enable()
+  const started = performance.now()
+  payloads.forEach((payload, n) => {
+    webhook.handle({ ...benchEvent(n), payload })
+  })
+  await webhook.flush()
+  const seconds = (performance.now() - started) / 1000
+  histogram.disable()
+  const stats = webhook.stats()
+  await webhook.close()
+  if (stats.success !== sizes.length) throw new Error(`base62: delivered ${stats.success} of ${sizes.length}`)
+  return { maxStallMs: histogram.max / 1e6, seconds }
+}
+
+interface RssFigures {
+  rss_mb: number
+  peak_rss_mb: number
+  dropped: number
+  queued: number
+}
+
+async function measureRss(): Promise<RssFigures> {
+  const child = await startChild('rss-process.ts')
+  child.stop()
+  return child.first as RssFigures
+}
+
+interface Child {
+  /** The first line the child printed, parsed. */
+  first: unknown
+  stop(): void
+}
+
+/** Runs `bench/<script>` under tsx and waits for its first line of JSON. */
+async function startChild(script: string): Promise<Child> {
+  const path = fileURLToPath(new URL(script, import.meta.url))
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
+  const first = await new Promise<unknown>((resolve, reject) => {
+    lines.once('line', (line) => resolve(JSON.parse(line)))
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)))
+  })
+  return {
+    first,
+    stop() {
+      lines.close()
+      child.stdin?.end()
+      child.kill()
+    },
+  }
+}
+
+function round(value: number, digits: number): number {
+  return Number(value.toFixed(digits))
 }

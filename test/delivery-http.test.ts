@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
 import { test } from 'node:test'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
-import type { DeliveredReport, FailedReport } from '../src/webhook-types.ts'
 import {
   closedPort,
   collectReports,
   connack,
   disconnected,
+  nextReport,
   publish,
   publishBody,
   webhookFor,
@@ -73,10 +72,10 @@ test('503 twice then 200: delivered once after 3 attempts, same webhook-id, fres
   t.after(() => receiver.close())
   const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
   const webhook = webhookFor(t, { url: receiver.url, secret, retry: { base_delay: 1, max_delay: 10 } })
-  const delivered = once(webhook, 'delivered') as Promise<[DeliveredReport]>
+  const delivered = nextReport(webhook, 'delivered')
 
   webhook.handle(publish(7))
-  const [report] = await delivered
+  const report = await delivered
   await webhook.flush()
 
   assert.equal(report.attempts, 3)
@@ -98,10 +97,10 @@ test('400 fails at once: one attempt, status 400 in the report', async (t) => {
   const receiver = await startReceiver({ reply: () => 400 })
   t.after(() => receiver.close())
   const webhook = webhookFor(t, { url: receiver.url, retry: { base_delay: 1 } })
-  const failed = once(webhook, 'failed') as Promise<[FailedReport]>
+  const failed = nextReport(webhook, 'failed')
 
   webhook.handle(publish(1))
-  const [report] = await failed
+  const report = await failed
 
   assert.equal(report.attempts, 1)
   assert.equal(report.status, 400)
@@ -118,10 +117,10 @@ test('a redirect is not followed: 302 fails at once and the target sees nothing'
   const receiver = await startReceiver({ reply: () => ({ status: 302, headers: { location: target.url } }) })
   t.after(() => receiver.close())
   const webhook = webhookFor(t, { url: receiver.url })
-  const failed = once(webhook, 'failed') as Promise<[FailedReport]>
+  const failed = nextReport(webhook, 'failed')
 
   webhook.handle(publish(1))
-  const [report] = await failed
+  const report = await failed
 
   assert.deepEqual([report.attempts, report.status], [1, 302])
   assert.equal(receiver.requests.length, 1)
@@ -136,10 +135,10 @@ test('a stalled response is cancelled at cancel_timeout, retried, then failed wi
     cancel_timeout: 150,
     retry: { max_attempts: 2, base_delay: 1 },
   })
-  const failed = once(webhook, 'failed') as Promise<[FailedReport]>
+  const failed = nextReport(webhook, 'failed')
 
   webhook.handle(publish(1))
-  const [report] = await failed
+  const report = await failed
 
   assert.equal(report.attempts, 2)
   assert.equal(report.code, 'ETIMEDOUT')
@@ -157,10 +156,10 @@ test('a slow-drip response (headers sent, body never ends) is cut at cancel_time
   const receiver = await startReceiver({ reply: () => ({ status: 200, dripMs: 20 }) })
   t.after(() => receiver.close())
   const webhook = webhookFor(t, { url: receiver.url, cancel_timeout: 200, retry: { max_attempts: 1 } })
-  const failed = once(webhook, 'failed') as Promise<[FailedReport]>
+  const failed = nextReport(webhook, 'failed')
 
   webhook.handle(publish(1))
-  const [report] = await failed
+  const report = await failed
 
   assert.deepEqual([report.attempts, report.code], [1, 'ETIMEDOUT'])
   assert.equal(webhook.stats().success, 0)
@@ -172,10 +171,10 @@ test('a refused connection is retried, then failed with ECONNREFUSED', async (t)
     url: `http://127.0.0.1:${port}/hook`,
     retry: { max_attempts: 3, base_delay: 1 },
   })
-  const failed = once(webhook, 'failed') as Promise<[FailedReport]>
+  const failed = nextReport(webhook, 'failed')
 
   webhook.handle(connack())
-  const [report] = await failed
+  const report = await failed
 
   assert.equal(report.attempts, 3)
   assert.equal(report.code, 'ECONNREFUSED')
@@ -191,10 +190,10 @@ test('url credentials and header values never show in a failure', async (t) => {
     headers: { authorization: 'Bearer tok-123456' },
     retry: { max_attempts: 1 },
   })
-  const failed = once(webhook, 'failed') as Promise<[FailedReport]>
+  const failed = nextReport(webhook, 'failed')
 
   webhook.handle(publish(1))
-  const [report] = await failed
+  const report = await failed
 
   assert.equal(report.code, 'ECONNREFUSED')
   assert.ok(

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
 import { test } from 'node:test'
 import type { HookEvent } from '../src/events.ts'
 import { createWebhook } from '../src/webhook.ts'
-import type { DeliveredReport, FailedReport, WebhookRequest, WebhookResponse } from '../src/webhook-types.ts'
-import { collectReports, connack, publish, publishBody, webhookFor } from './helpers/delivery.ts'
+import type { WebhookRequest, WebhookResponse } from '../src/webhook-types.ts'
+import { collectReports, connack, nextReport, publish, publishBody, webhookFor } from './helpers/delivery.ts'
 
 const URL = 'http://127.0.0.1:9/hook'
 const HEADERS = { 'content-type': 'application/json', 'x-tenant': 't1' }
@@ -27,10 +26,10 @@ test('options.send receives exactly what would be posted, with no server', async
     { url: URL, headers: { 'x-tenant': 't1' }, retry: { base_delay: 1 } },
     { send },
   )
-  const delivered = once(webhook, 'delivered') as Promise<[DeliveredReport]>
+  const delivered = nextReport(webhook, 'delivered')
 
   webhook.handle(publish(3))
-  const [report] = await delivered
+  const report = await delivered
 
   assert.deepEqual(requests, [
     {
@@ -68,10 +67,10 @@ test('options.send rejecting is a network error: retried, then failed with its c
     },
     { send },
   )
-  const failed = once(webhook, 'failed') as Promise<[FailedReport]>
+  const failed = nextReport(webhook, 'failed')
 
   webhook.handle(connack())
-  const [report] = await failed
+  const report = await failed
 
   assert.equal(calls, 2)
   assert.deepEqual([report.attempts, report.code, report.status], [2, 'EFAKE', undefined])

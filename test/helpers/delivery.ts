@@ -9,6 +9,7 @@ import type {
   DroppedReport,
   FailedReport,
   Webhook,
+  WebhookEvents,
   WebhookOptions,
 } from '../../src/webhook-types.ts'
 
@@ -104,6 +105,14 @@ export async function closedPort(): Promise<number> {
 }
 
 /** The text of an event's payload, for naming events in assertions. */
-export function payloadText(event: { payload?: Uint8Array }): string {
-  return Buffer.from(event.payload ?? new Uint8Array()).toString('utf8')
+export function payloadText(event: HookEvent): string {
+  return 'payload' in event ? Buffer.from(event.payload).toString('utf8') : ''
+}
+
+/** Resolves with the next report of this kind. */
+export function nextReport<K extends 'delivered' | 'failed' | 'dropped'>(
+  webhook: Webhook,
+  name: K,
+): Promise<WebhookEvents[K][0]> {
+  return new Promise((resolve) => webhook.once(name, (report) => resolve(report)))
 }
