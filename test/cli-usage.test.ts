@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, test } from 'node:test'
+import { after, describe, test } from 'node:test'
 import { runCli } from './helpers/cli-process.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqtt-webhook-usage-'))
@@ -31,45 +31,48 @@ async function run(args: string[]) {
   return { code, stdout: cli.stdout.filter(Boolean), stderr: cli.stderr.filter(Boolean) }
 }
 
-for (const [args, line] of [
-  [
-    ['broker', '--prot', '1883'],
-    'mqtt-webhook: unknown option --prot for broker (see mqtt-webhook broker --help)',
-  ],
-  [
-    ['broker', '--config', good, '--port', '70000'],
-    "mqtt-webhook: --port must be a port number (0-65535), got '70000'",
-  ],
-  [['broker'], 'mqtt-webhook: broker needs --config FILE (see mqtt-webhook broker --help)'],
-  [['broker', '--config'], 'mqtt-webhook: --config needs a value (see mqtt-webhook broker --help)'],
-  [
-    ['broker', '--config', join(dir, 'missing.conf')],
-    `mqtt-webhook: ${join(dir, 'missing.conf')}: cannot read the config file (no such file)`,
-  ],
-  [
-    ['broker', '--config', broken],
-    `mqtt-webhook: ${broken}:6:1: unexpected '}' in "webhook.events": is a ']' missing?`,
-  ],
-  [
-    ['proxy', '--listen', '127.0.0.1', '--upstream', '127.0.0.1:1883', '--config', good],
-    "mqtt-webhook: --listen must be HOST:PORT (e.g. 127.0.0.1:1883 or [::1]:1883), got '127.0.0.1'",
-  ],
-  [
-    ['proxy', '--upstream', '127.0.0.1:1883', '--config', good],
-    'mqtt-webhook: proxy needs --listen HOST:PORT (see mqtt-webhook proxy --help)',
-  ],
-  [['receive', '--encoding', 'hex'], "mqtt-webhook: --encoding must be plain, base64 or base62, got 'hex'"],
-  [
-    ['receive', '--secret', 'not-base64!'],
-    'mqtt-webhook: --secret must be whsec_ followed by base64 (as the webhook config has it)',
-  ],
-  [['receive', 'extra'], "mqtt-webhook: unexpected argument 'extra' (see mqtt-webhook receive --help)"],
-  [['brokr'], "mqtt-webhook: unknown command 'brokr' (commands: broker, proxy, receive)"],
-] as const) {
-  test(`'${args.join(' ')}' prints one line and exits 2`, async () => {
-    assert.deepEqual(await run([...args]), { code: 2, stdout: [], stderr: [line] })
-  })
-}
+// Each case is a process of its own: a few run at once, or the file would take most of a minute.
+describe('bad flags and files', { concurrency: 3 }, () => {
+  for (const [args, line] of [
+    [
+      ['broker', '--prot', '1883'],
+      'mqtt-webhook: unknown option --prot for broker (see mqtt-webhook broker --help)',
+    ],
+    [
+      ['broker', '--config', good, '--port', '70000'],
+      "mqtt-webhook: --port must be a port number (0-65535), got '70000'",
+    ],
+    [['broker'], 'mqtt-webhook: broker needs --config FILE (see mqtt-webhook broker --help)'],
+    [['broker', '--config'], 'mqtt-webhook: --config needs a value (see mqtt-webhook broker --help)'],
+    [
+      ['broker', '--config', join(dir, 'missing.conf')],
+      `mqtt-webhook: ${join(dir, 'missing.conf')}: cannot read the config file (no such file)`,
+    ],
+    [
+      ['broker', '--config', broken],
+      `mqtt-webhook: ${broken}:6:1: unexpected '}' in "webhook.events": is a ']' missing?`,
+    ],
+    [
+      ['proxy', '--listen', '127.0.0.1', '--upstream', '127.0.0.1:1883', '--config', good],
+      "mqtt-webhook: --listen must be HOST:PORT (e.g. 127.0.0.1:1883 or [::1]:1883), got '127.0.0.1'",
+    ],
+    [
+      ['proxy', '--upstream', '127.0.0.1:1883', '--config', good],
+      'mqtt-webhook: proxy needs --listen HOST:PORT (see mqtt-webhook proxy --help)',
+    ],
+    [['receive', '--encoding', 'hex'], "mqtt-webhook: --encoding must be plain, base64 or base62, got 'hex'"],
+    [
+      ['receive', '--secret', 'not-base64!'],
+      'mqtt-webhook: --secret must be whsec_ followed by base64 (as the webhook config has it)',
+    ],
+    [['receive', 'extra'], "mqtt-webhook: unexpected argument 'extra' (see mqtt-webhook receive --help)"],
+    [['brokr'], "mqtt-webhook: unknown command 'brokr' (commands: broker, proxy, receive)"],
+  ] as const) {
+    test(`'${args.join(' ')}' prints one line and exits 2`, async () => {
+      assert.deepEqual(await run([...args]), { code: 2, stdout: [], stderr: [line] })
+    })
+  }
+})
 
 test('a config file with a bad value names the file and the key, and exits 2', async () => {
   const { code, stdout, stderr } = await run(['broker', '--config', badValue])
