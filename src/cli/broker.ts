@@ -132,8 +132,7 @@ export async function runBroker(argv: string[]): Promise<void> {
     wsPort,
     logger: cliLogger(flags.verbose),
   })
-  say(`mqtt-webhook broker listening on ${running.url}${running.wsUrl ? ` and ${running.wsUrl}` : ''}`)
-  say(describeWebhook(config))
+  // Ready for signals before saying so: whoever reads the line may signal at once.
   const status = startStatus(running.webhook, { intervalSeconds })
   stopOnSignal(async () => {
     status.stop()
@@ -141,6 +140,8 @@ export async function runBroker(argv: string[]): Promise<void> {
     await running.close(drainTimeout)
     say(`stopped  ${formatStats(running.webhook.stats())}`)
   })
+  say(`mqtt-webhook broker listening on ${running.url}${running.wsUrl ? ` and ${running.wsUrl}` : ''}`)
+  say(describeWebhook(config))
 }
 
 /** `posting on_message_publish, on_client_connack to http://127.0.0.1:8080/hook` (credentials hidden). */

@@ -53,11 +53,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     await webhook.close({ timeout_ms: 0 })
     throw error
   }
-  const { host, port } = proxy.address
-  say(
-    `mqtt-webhook proxy listening on mqtt://${formatHost(host)}:${port}, relaying to ${formatHost(upstream.host)}:${upstream.port}`,
-  )
-  say(describeWebhook(config))
+  // Ready for signals before saying so: whoever reads the line may signal at once.
   const status = startStatus(webhook, { intervalSeconds })
   stopOnSignal(async () => {
     status.stop()
@@ -66,4 +62,9 @@ export async function runProxy(argv: string[]): Promise<void> {
     await webhook.close({ timeout_ms: drainTimeout })
     say(`stopped  ${formatStats(webhook.stats())}`)
   })
+  const { host, port } = proxy.address
+  say(
+    `mqtt-webhook proxy listening on mqtt://${formatHost(host)}:${port}, relaying to ${formatHost(upstream.host)}:${upstream.port}`,
+  )
+  say(describeWebhook(config))
 }

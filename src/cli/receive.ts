@@ -114,9 +114,9 @@ export async function runReceive(argv: string[]): Promise<void> {
     encoding,
     raw: flags.raw,
   })
+  stopOnSignal(() => receiver.close())
   const checking = flags.secret.length > 0 ? ', checking signatures' : ''
   say(`mqtt-webhook receive listening on ${receiver.url}${checking}`)
-  stopOnSignal(() => receiver.close())
 }
 
 /**

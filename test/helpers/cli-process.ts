@@ -66,7 +66,7 @@ export function runScript(
     stdout,
     stderr,
     exited,
-    waitForLine(pattern, timeoutMs = 15_000) {
+    waitForLine(pattern, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const finish = () => {
           clearTimeout(timer)
