@@ -64,4 +64,8 @@ test('the format is told by content, never by file name', () => {
   assert.equal(detectFormat('webhook {\n  url = "http://x/"\n}'), 'hocon')
   assert.equal(detectFormat('daemon=false\nweb.hook.url=http://x/\n'), 'legacy')
   assert.equal(detectFormat('daemon=false\n# web.hook.url=http://x/\n'), 'legacy')
+  assert.equal(
+    detectFormat('webhook.url = "http://x/"\nwebhook.events = [{ event = on_client_connack }]\n'),
+    'hocon',
+  )
 })

@@ -58,6 +58,7 @@ function looksFlat(text: string): boolean {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('//'))
+  if (lines.some((line) => /^webhook\s*[.={:]/.test(line))) return false
   return lines.length > 0 && lines.every((line) => /^[\w.-]+\s*=/.test(line) && !/[{[]\s*$/.test(line))
 }
 
