@@ -34,7 +34,11 @@ const receiver = await startReceiver({
 })
 // The file is the one a user would pass to `mqtt-webhook broker --config`; only the url is pointed at our receiver.
 const config = { ...loadConfig(configPath), url: `${receiver.url}hook` }
-const broker = await startBroker({ config, host, port })
+const broker = await startBroker({ config, host, port }).catch(async (error: Error) => {
+  await receiver.close()
+  console.error(`npm start: ${error.message}; try another port: MQTT_PORT=0 npm start`)
+  process.exit(1)
+})
 console.log(`broker:   ${broker.url} (aedes, webhook from examples/webhook.conf)`)
 console.log(`receiver: ${receiver.url}hook`)
 
