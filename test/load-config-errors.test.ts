@@ -205,3 +205,33 @@ for (const [title, block, config] of [
     )
   })
 }
+
+test('legacy web.hook.ssl.* lines become tls; server_name_indication = disable is refused', () => {
+  const ssl = file(
+    'web.hook.url=https://127.0.0.1:8443/h\nweb.hook.ssl.verify=true\nweb.hook.ssl.server_name_indication=hooks.test\nweb.hook.rule.client.connack.1={"action": "on_client_connack"}\n',
+  )
+  assert.deepEqual(loadConfig(ssl), {
+    url: 'https://127.0.0.1:8443/h',
+    tls: { verify_peer: true, server_name_indication: 'hooks.test' },
+    events: [{ event: 'on_client_connack' }],
+  })
+  const disabled = file(
+    'web.hook.url=https://127.0.0.1:8443/h\nweb.hook.ssl.server_name_indication=disable\n',
+  )
+  assert.throws(() => loadConfig(disabled), {
+    name: 'WebhookConfigError',
+    message:
+      "web.hook.ssl.server_name_indication: 'disable' is not supported: the certificate's name is always checked; give the expected host name",
+  })
+})
+
+test('an ssl { } block in HOCON is read as the tls alias, as NanoMQ does', () => {
+  const path = file(
+    'webhook {\n  url = "https://127.0.0.1:8443/h"\n  ssl {\n    verify_peer = true\n  }\n  events = [{ event = on_client_connack }]\n}\n',
+  )
+  assert.deepEqual(loadConfig(path), {
+    url: 'https://127.0.0.1:8443/h',
+    ssl: { verify_peer: true },
+    events: [{ event: 'on_client_connack' }],
+  })
+})
