@@ -128,14 +128,15 @@ function resolveUrl(url: unknown, enable: boolean): string {
 }
 
 function resolveHeaders(root: Record<string, unknown>): Record<string, string> {
-  const headers: Record<string, string> = { ...DEFAULTS.headers }
+  // A Map, so that a header named like an Object.prototype key (`__proto__`) is kept as a header.
+  const headers = new Map<string, string>(Object.entries(DEFAULTS.headers))
   const set = (name: string, value: unknown, key: string) => {
     if (!HEADER_NAME.test(name)) throw new WebhookConfigError(key, 'is not a valid HTTP header name')
     if (typeof value !== 'string') throw new WebhookConfigError(key, `must be a string, got ${typeOf(value)}`)
     if (FORBIDDEN_IN_HEADER_VALUE.test(value)) {
       throw new WebhookConfigError(key, 'must not contain CR, LF or NUL')
     }
-    headers[name.toLowerCase()] = value
+    headers.set(name.toLowerCase(), value)
   }
   if (root.headers !== undefined) {
     for (const [name, value] of Object.entries(requireObject(root.headers, 'headers'))) {
@@ -145,7 +146,7 @@ function resolveHeaders(root: Record<string, unknown>): Record<string, string> {
   for (const [key, value] of Object.entries(root)) {
     if (key.startsWith('headers.')) set(key.slice('headers.'.length), value, key)
   }
-  return headers
+  return Object.fromEntries(headers)
 }
 
 function resolveEncoding(root: Record<string, unknown>): PayloadEncoding {

@@ -64,6 +64,16 @@ describe('resolveConfig', () => {
     assert.deepEqual(resolved.headers, { 'content-type': 'application/vnd.hook+json', 'x-token': 'abc' })
   })
 
+  test('keeps a header whose name is also an Object.prototype key', () => {
+    const headers = JSON.parse('{"__proto__":"p","constructor":"c"}') as Record<string, string>
+    const resolved = resolveConfig({ url: URL_OK, events: [{ event: 'on_client_connack' }], headers })
+    assert.deepEqual(Object.entries(resolved.headers), [
+      ['content-type', 'application/json'],
+      ['__proto__', 'p'],
+      ['constructor', 'c'],
+    ])
+  })
+
   test("accepts NanoMQ's dotted spellings of headers and body.encoding", () => {
     const resolved = resolveConfig({
       url: URL_OK,
