@@ -235,3 +235,16 @@ test('an ssl { } block in HOCON is read as the tls alias, as NanoMQ does', () =>
     events: [{ event: 'on_client_connack' }],
   })
 })
+
+test('a legacy file as NanoMQ ships it (web.hook.enable=false, every rule commented out) loads, disabled', () => {
+  const path = file(
+    'web.hook.enable=false\nweb.hook.url=http://127.0.0.1:80\nweb.hook.headers.content-type=application/json\nweb.hook.pool_size=32\n#web.hook.rule.client.connect.1={"action": "on_client_connect"}\n',
+  )
+  assert.deepEqual(loadConfig(path), {
+    enable: false,
+    url: 'http://127.0.0.1:80',
+    headers: { 'content-type': 'application/json' },
+    pool_size: 32,
+    events: [],
+  })
+})
