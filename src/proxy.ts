@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net'
+import { MessageOrigins } from './adapters/packets/origins.ts'
 import { tapConnection } from './adapters/packets/stream.ts'
 import type { Logger, Webhook } from './webhook-types.ts'
 
@@ -49,12 +50,18 @@ const consoleLogger: Logger = {
 /**
  * An MQTT proxy that gives webhooks to any broker: relays each client's bytes to `upstream` untouched and
  * fires the webhook from what goes by in both directions.
+ *
+ * What the wire cannot tell, the proxy does not invent: a will fires no `on_message_publish` (only the
+ * broker knows whether it sent it), and a delivery names its publisher only when that client's publish (or
+ * will) of the same topic and payload went through this proxy recently; otherwise `from_client_id` is `null`.
  */
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const logger = options.logger ?? consoleLogger
   const connections = new Set<Socket>()
+  // Every client's publishes pass here, so deliveries can name their publisher.
+  const origins = new MessageOrigins()
   const server: Server = createServer({ noDelay: true }, (client) => {
-    relay(client, options, logger, connections)
+    relay(client, { ...options, logger, origins }, connections)
   })
   server.on('error', (error) => logger.warn({ error: error.message }, 'listener error'))
   server.listen(options.listen.port, options.listen.host)
@@ -77,15 +84,21 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 }
 
 /** One client: connect it to the upstream, pipe both ways, observe both ways, end both together. */
-function relay(client: Socket, options: ProxyOptions, logger: Logger, connections: Set<Socket>): void {
+function relay(
+  client: Socket,
+  options: ProxyOptions & { logger: Logger; origins: MessageOrigins },
+  connections: Set<Socket>,
+): void {
+  const { logger } = options
   const remote = `${client.remoteAddress}:${client.remotePort}`
   const upstream = connect({ host: options.upstream.host, port: options.upstream.port, noDelay: true })
   connections.add(client)
   connections.add(upstream)
-  const taps = tapConnection(options.webhook, {
-    remoteAddress: client.remoteAddress,
-    maxPacketSize: options.maxPacketSize,
-  })
+  const taps = tapConnection(
+    options.webhook,
+    { remoteAddress: client.remoteAddress, maxPacketSize: options.maxPacketSize },
+    options.origins,
+  )
   if (taps !== null) {
     client.on('data', (chunk: Buffer) => taps.inbound.push(chunk))
     upstream.on('data', (chunk: Buffer) => taps.outbound.push(chunk))

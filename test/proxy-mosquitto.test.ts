@@ -28,6 +28,7 @@ for (const protocolVersion of [4, 5] as const) {
       protocolVersion,
       ipaddress: '127.0.0.1',
       suffix,
+      namesPublisher: true,
     })
     await webhook.waitFor(scenarioDone(suffix))
     assert.deepEqual(plain(webhook.events), sortEvents(expected))
@@ -77,3 +78,43 @@ for (const protocolVersion of [4, 5] as const) {
     )
   })
 }
+
+test('proxy: a message published around the proxy is delivered with from_client_id null', {
+  skip: mosquittoMissing,
+}, async (t) => {
+  const broker = await startMosquitto()
+  t.after(() => broker.close())
+  const webhook = recordingWebhook(['on_message_delivered'])
+  const proxy = await startProxy({
+    listen: { host: '127.0.0.1', port: 0 },
+    upstream: { host: '127.0.0.1', port: broker.port },
+    webhook,
+    logger: quietLogger,
+  })
+  t.after(() => proxy.close())
+  const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${proxy.address.port}`, {
+    clientId: 's',
+    reconnectPeriod: 0,
+  })
+  t.after(() => subscriber.endAsync(true))
+  await subscriber.subscribeAsync('d/#', { qos: 0 })
+  const direct = await mqtt.connectAsync(broker.url, { clientId: 'around', reconnectPeriod: 0 })
+  t.after(() => direct.endAsync(true))
+  const proxied = await mqtt.connectAsync(`mqtt://127.0.0.1:${proxy.address.port}`, {
+    clientId: 'through',
+    username: 'ut',
+    reconnectPeriod: 0,
+  })
+  t.after(() => proxied.endAsync(true))
+  await direct.publishAsync('d/1', 'same')
+  await webhook.waitFor((events) => events.length === 1)
+  await proxied.publishAsync('d/1', 'same')
+  await webhook.waitFor((events) => events.length === 2)
+  assert.deepEqual(
+    webhook.events.map((e) => ('from_client_id' in e ? [e.from_client_id, e.from_username] : [])),
+    [
+      [null, undefined],
+      ['through', 'ut'],
+    ],
+  )
+})

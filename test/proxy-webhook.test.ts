@@ -32,6 +32,7 @@ for (const protocolVersion of [4, 5] as const) {
       protocolVersion,
       ipaddress: '127.0.0.1',
       suffix: `http-v${protocolVersion}`,
+      namesPublisher: true,
     })
     await receiver.waitForAccepted(expected.length)
     await webhook.flush()

@@ -13,6 +13,12 @@ export interface ScenarioOptions {
   ipaddress: string | undefined
   /** Names the clients apart between runs on the same server. */
   suffix: string
+  /**
+   * Whether deliveries name their publisher (the proxy remembers who published what); otherwise
+   * `from_client_id` is `null` on delivered and acked.
+   * @default false
+   */
+  namesPublisher?: boolean
 }
 
 /**
@@ -76,7 +82,7 @@ export async function runScenario(options: ScenarioOptions): Promise<PlainEvent[
     qos,
     retain: false,
     payload,
-    from_client_id: null,
+    from_client_id: options.namesPublisher ? pub : null,
     from_username: undefined,
   })
   const expected: PlainEvent[] = [

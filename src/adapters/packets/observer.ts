@@ -11,6 +11,7 @@ import { handleSuback } from './handlers/suback.ts'
 import { handleSubscribe } from './handlers/subscribe.ts'
 import { handleUnsuback } from './handlers/unsuback.ts'
 import { handleUnsubscribe } from './handlers/unsubscribe.ts'
+import type { MessageOrigins } from './origins.ts'
 import { type ConnectionState, createConnectionState } from './state.ts'
 
 /** The largest remaining length MQTT can encode (four bytes of variable length integer). */
@@ -74,8 +75,8 @@ export class ConnectionObserver implements PacketObserver {
   /** Set once the connection showed something we cannot follow: no more packets are looked at. */
   stopped = false
 
-  constructor(webhook: Webhook, remoteAddress: string | undefined) {
-    this.state = createConnectionState(webhook, remoteAddress)
+  constructor(webhook: Webhook, remoteAddress: string | undefined, origins?: MessageOrigins) {
+    this.state = createConnectionState(webhook, remoteAddress, origins)
   }
 
   /** The client's protocol version, from its CONNECT; both directions parse with it. */

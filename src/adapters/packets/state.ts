@@ -1,5 +1,6 @@
 import type { QoS } from '../../events.ts'
 import type { Webhook } from '../../webhook-types.ts'
+import type { MessageOrigin, MessageOrigins } from './origins.ts'
 
 /** A message sent to the client with QoS 1 or 2, kept until the client's PUBACK/PUBCOMP. */
 export interface InflightMessage {
@@ -8,11 +9,15 @@ export interface InflightMessage {
   retain: boolean
   payload: Uint8Array
   ts: number
+  from_client_id: string | null
+  from_username: string | undefined
 }
 
 /** What one MQTT connection has shown so far; every handler reads and updates it. */
 export interface ConnectionState {
   webhook: Webhook
+  /** Shared by a relay's connections to name the publisher of what is delivered; absent: `null`. */
+  origins: MessageOrigins | undefined
   ipaddress: string | undefined
   /** From CONNECT; v5 may replace an empty one with the CONNACK's assigned identifier. */
   clientid: string
@@ -43,9 +48,14 @@ export interface ConnectionState {
   outboundAliases: Map<number, string>
 }
 
-export function createConnectionState(webhook: Webhook, ipaddress: string | undefined): ConnectionState {
+export function createConnectionState(
+  webhook: Webhook,
+  ipaddress: string | undefined,
+  origins: MessageOrigins | undefined,
+): ConnectionState {
   return {
     webhook,
+    origins,
     ipaddress,
     clientid: '',
     username: undefined,
@@ -87,4 +97,14 @@ export function resolveTopic(
     return topic
   }
   return aliases.get(alias)
+}
+
+/** Who published a delivered message: from the relay's memory, else `null` like a broker's own message. */
+export function originOf(
+  state: ConnectionState,
+  topic: string,
+  payload: Uint8Array,
+): { from_client_id: string | null; from_username: string | undefined } {
+  const origin: MessageOrigin | undefined = state.origins?.find(topic, payload)
+  return { from_client_id: origin?.clientid ?? null, from_username: origin?.username }
 }

@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream'
 import type { Webhook } from '../../webhook-types.ts'
 import { ConnectionObserver, MQTT_MAX_REMAINING_LENGTH, type ObserverOptions } from './observer.ts'
+import type { MessageOrigins } from './origins.ts'
 import { PacketTap, selectPackets, wantsAnything } from './tap.ts'
 
 /** Looks at both directions of one connection's bytes; `null` when the webhook wants nothing from it. */
@@ -11,10 +12,14 @@ export interface ConnectionTaps {
 }
 
 /** Builds the taps of one connection, or `null` when nothing is wanted, so the caller can just pipe. */
-export function tapConnection(webhook: Webhook, options: ObserverOptions): ConnectionTaps | null {
+export function tapConnection(
+  webhook: Webhook,
+  options: ObserverOptions,
+  origins?: MessageOrigins,
+): ConnectionTaps | null {
   if (!wantsAnything(webhook)) return null
-  const observer = new ConnectionObserver(webhook, options.remoteAddress)
-  const selection = selectPackets(webhook)
+  const observer = new ConnectionObserver(webhook, options.remoteAddress, origins)
+  const selection = selectPackets(webhook, origins !== undefined)
   const limit = options.maxPacketSize ?? MQTT_MAX_REMAINING_LENGTH
   return {
     observer,

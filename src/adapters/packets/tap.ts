@@ -23,22 +23,27 @@ const DISCONNECT = 14
 export type PacketSelection = readonly boolean[]
 
 /** Decides, from the rules, which packets each direction has to parse: parsing costs relay CPU. */
-export function selectPackets(webhook: Webhook): { inbound: PacketSelection; outbound: PacketSelection } {
+export function selectPackets(
+  webhook: Webhook,
+  tracksOrigins: boolean,
+): { inbound: PacketSelection; outbound: PacketSelection } {
   const wants = (name: HookEventName) => webhook.wants(name)
   const acked = wants('on_message_acked')
+  const delivers = wants('on_message_delivered') || acked
   const inbound: boolean[] = new Array(16).fill(false)
   const outbound: boolean[] = new Array(16).fill(false)
   // Once per connection, and they say who the client is, which protocol it speaks and how it leaves.
   inbound[CONNECT] = true
   inbound[DISCONNECT] = true
   outbound[CONNACK] = true
-  inbound[PUBLISH] = wants('on_message_publish')
+  // Publishes are remembered to name the publisher of deliveries, when deliveries are wanted.
+  inbound[PUBLISH] = wants('on_message_publish') || (tracksOrigins && delivers)
   inbound[PUBACK] = acked
   inbound[PUBREC] = acked
   inbound[PUBCOMP] = acked
   inbound[SUBSCRIBE] = wants('on_client_subscribe') || wants('on_session_subscribed')
   inbound[UNSUBSCRIBE] = wants('on_client_unsubscribe') || wants('on_session_unsubscribed')
-  outbound[PUBLISH] = wants('on_message_delivered') || acked
+  outbound[PUBLISH] = delivers
   outbound[SUBACK] = wants('on_session_subscribed')
   outbound[UNSUBACK] = wants('on_session_unsubscribed')
   return { inbound, outbound }

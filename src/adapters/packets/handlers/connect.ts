@@ -1,5 +1,5 @@
 import type { IConnectPacket } from 'mqtt-packet'
-import type { ConnectionState } from '../state.ts'
+import { type ConnectionState, ownBytes } from '../state.ts'
 
 /** CONNECT: remembers who the client is, and fires `on_client_connect` before the broker decides. */
 export function handleConnect(state: ConnectionState, packet: IConnectPacket): void {
@@ -10,6 +10,9 @@ export function handleConnect(state: ConnectionState, packet: IConnectPacket): v
   state.keepalive = packet.keepalive ?? 0
   state.clean = packet.clean ?? true
   state.sessionExpiry = packet.properties?.sessionExpiryInterval ?? 0
+  // A will counts as published by its client (SPEC §4): if the broker ever sends it, it is theirs.
+  if (packet.will !== undefined && state.origins !== undefined)
+    state.origins.remember(packet.will.topic, ownBytes(packet.will.payload), state)
   if (!state.webhook.wants('on_client_connect')) return
   state.webhook.handle({
     event: 'on_client_connect',

@@ -14,8 +14,6 @@ export function handleAck(state: ConnectionState, packet: IPubackPacket | IPubco
     event: 'on_message_acked',
     clientid: state.clientid,
     username: state.username,
-    from_client_id: null,
-    from_username: undefined,
     ...message,
   })
 }

@@ -1,10 +1,11 @@
 import type { IPublishPacket } from 'mqtt-packet'
-import { type ConnectionState, isSysTopic, ownBytes, resolveTopic } from '../state.ts'
+import { type ConnectionState, isSysTopic, originOf, ownBytes, resolveTopic } from '../state.ts'
 
 /** Inbound PUBLISH: the client publishes; fires `on_message_publish`. */
 export function handlePublish(state: ConnectionState, packet: IPublishPacket): void {
   const topic = resolveTopic(state.inboundAliases, packet.topic, packet.properties?.topicAlias)
   if (topic === undefined || isSysTopic(topic)) return
+  if (state.origins !== undefined) state.origins.remember(topic, asBytes(packet.payload), state)
   if (!state.webhook.wants('on_message_publish')) return
   state.webhook.handle({
     event: 'on_message_publish',
@@ -22,8 +23,9 @@ export function handlePublish(state: ConnectionState, packet: IPublishPacket): v
  * Outbound PUBLISH: the broker delivers to this client; fires `on_message_delivered`, and keeps QoS 1/2
  * messages until the client acknowledges them (`on_message_acked`).
  *
- * The wire does not say who published a delivered message, so `from_client_id` is `null` and
- * `from_username` undefined, as for a message the broker published itself.
+ * The wire does not say who published a delivered message: a relay that remembers what its clients
+ * published names them (`MessageOrigins`); otherwise `from_client_id` is `null`, as for a message the broker
+ * published itself.
  */
 export function handleDeliver(state: ConnectionState, packet: IPublishPacket): void {
   const topic = resolveTopic(state.outboundAliases, packet.topic, packet.properties?.topicAlias)
@@ -32,12 +34,14 @@ export function handleDeliver(state: ConnectionState, packet: IPublishPacket): v
   const wantsDelivered = webhook.wants('on_message_delivered')
   const wantsAcked = packet.qos > 0 && packet.messageId !== undefined && webhook.wants('on_message_acked')
   if (!wantsDelivered && !wantsAcked) return
+  const payload = ownBytes(packet.payload)
   const message = {
     topic,
     qos: packet.qos,
     retain: packet.retain,
-    payload: ownBytes(packet.payload),
+    payload,
     ts: Date.now(),
+    ...originOf(state, topic, payload),
   }
   if (wantsAcked) state.inflight.set(packet.messageId as number, message)
   if (!wantsDelivered) return
@@ -45,8 +49,10 @@ export function handleDeliver(state: ConnectionState, packet: IPublishPacket): v
     event: 'on_message_delivered',
     clientid: state.clientid,
     username: state.username,
-    from_client_id: null,
-    from_username: undefined,
     ...message,
   })
+}
+
+function asBytes(payload: string | Buffer): Uint8Array {
+  return typeof payload === 'string' ? Buffer.from(payload) : payload
 }
