@@ -145,9 +145,10 @@ export function serializeEvent(event: HookEvent, encoding: PayloadEncoding): str
 }
 
 function buildBody(event: HookEvent, payload: string): Body {
-  const build = builders[event.event] as BodyBuilder<HookEvent> | undefined
-  if (build === undefined) throw new TypeError(`unknown event ${JSON.stringify(event.event)}`)
-  return build(event, payload)
+  // Own keys only: `toString` or `constructor` from a JavaScript caller is an unknown event, not a method.
+  if (!Object.hasOwn(builders, event.event))
+    throw new TypeError(`unknown event ${JSON.stringify(event.event)}`)
+  return (builders[event.event] as BodyBuilder<HookEvent>)(event, payload)
 }
 
 function hasPayload(event: HookEvent): event is Extract<HookEvent, { payload: Uint8Array }> {

@@ -81,6 +81,17 @@ describe('payload encodings', () => {
     for (const encoding of ENCODINGS) assert.equal(formatEvent(without, { encoding }).payload, '')
   })
 
+  test('an event name that is not one of the twelve throws a TypeError naming it', () => {
+    for (const name of ['on_nothing', 'toString', 'constructor', '__proto__']) {
+      const event = { event: name, clientid: 'c' } as unknown as HookEvent
+      assert.throws(() => formatEvent(event), { name: 'TypeError', message: `unknown event "${name}"` })
+      assert.throws(() => serializeEvent(event, 'plain'), {
+        name: 'TypeError',
+        message: `unknown event "${name}"`,
+      })
+    }
+  })
+
   test('the default encoding is plain', () => {
     assert.equal(formatEvent(published(Buffer.from('hi'))).payload, 'hi')
   })
