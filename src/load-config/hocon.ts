@@ -1,4 +1,7 @@
 import { ConfigSyntaxError } from './errors.ts'
+import { type HoconObject, type HoconValue, setPath } from './hocon-object.ts'
+
+export { type HoconObject, type HoconValue, isHoconObject } from './hocon-object.ts'
 
 /**
  * The subset of HOCON that NanoMQ's config files use: `key = value`, `key: value` and `key { ... }`,
@@ -9,11 +12,6 @@ import { ConfigSyntaxError } from './errors.ts'
  * Unlike strict HOCON, an unquoted value may hold `:`, `/` and `#`, and a comment starts only at the
  * beginning of a value or after a space: `url = http://127.0.0.1/hook` and `topic = a/#` mean what they say.
  */
-
-export type HoconValue = string | number | boolean | null | HoconValue[] | HoconObject
-export interface HoconObject {
-  [key: string]: HoconValue
-}
 
 export interface Position {
   line: number
@@ -47,10 +45,6 @@ export function parseHocon(
   start: Position = { line: 1, column: 1 },
 ): HoconObject {
   return new HoconParser(text, file, start).parseDocument()
-}
-
-export function isHoconObject(value: HoconValue | undefined): value is HoconObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 class HoconParser {
@@ -301,31 +295,4 @@ class HoconParser {
   private fail(reason: string, at: Position = this.here()): never {
     throw new ConfigSyntaxError(this.file, at.line, at.column, reason)
   }
-}
-
-/** HOCON merges objects given twice (`a { x = 1 }` then `a.y = 2`); anything else is replaced. */
-function setPath(target: HoconObject, keys: string[], value: HoconValue): void {
-  let object = target
-  for (const key of keys.slice(0, -1)) {
-    const existing = Object.hasOwn(object, key) ? object[key] : undefined
-    if (isHoconObject(existing)) {
-      object = existing
-    } else {
-      const child: HoconObject = {}
-      define(object, key, child)
-      object = child
-    }
-  }
-  const last = keys[keys.length - 1] as string
-  const existing = Object.hasOwn(object, last) ? object[last] : undefined
-  if (isHoconObject(existing) && isHoconObject(value)) {
-    for (const [key, inner] of Object.entries(value)) setPath(existing, [key], inner)
-  } else {
-    define(object, last, value)
-  }
-}
-
-/** Plain assignment would turn a `__proto__` key into a prototype change. */
-function define(object: HoconObject, key: string, value: HoconValue): void {
-  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true })
 }
