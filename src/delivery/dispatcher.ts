@@ -10,14 +10,8 @@
 import PQueue from 'p-queue'
 import type { HookEvent } from '../events.ts'
 import type { DropReason, WebhookResponse } from '../webhook-types.ts'
-import {
-  type AttemptOutcome,
-  backoffDelay,
-  CLOSED,
-  classifyError,
-  classifyResponse,
-  DEADLINE,
-} from './retry.ts'
+import { Deadlines } from './deadlines.ts'
+import { type AttemptOutcome, backoffDelay, CLOSED, classifyError, classifyResponse } from './retry.ts'
 import { Ring } from './ring.ts'
 import { FifoScheduler, PerKeyScheduler, type Schedulable, type Scheduler } from './scheduler.ts'
 
@@ -83,8 +77,8 @@ interface Entry extends DeliveryJob, Schedulable {
   bodyError: boolean
   /** Taken from the scheduler with `next()`: its key stays busy until it is finished. */
   holdsKey: boolean
+  /** The retry timer, while in backoff. */
   timer: NodeJS.Timeout | undefined
-  controller: AbortController | undefined
 }
 
 export class Dispatcher {
@@ -96,7 +90,10 @@ export class Dispatcher {
   /** Started jobs waiting for a retry timer or for their body. */
   readonly #parked = new Set<Entry>()
   readonly #inflight = new Set<Entry>()
+  /** Runs at most `poolSize` workers, each taking jobs until none is left (so p-queue costs once per burst). */
   readonly #pool: PQueue
+  #workers = 0
+  readonly #deadlines: Deadlines
   /** Jobs accepted and not yet reported. */
   #pending = 0
   #success = 0
@@ -113,6 +110,7 @@ export class Dispatcher {
     this.#callbacks = options.callbacks
     this.#scheduler = options.ordered ? new PerKeyScheduler<Entry>() : new FifoScheduler<Entry>()
     this.#pool = new PQueue({ concurrency: options.poolSize })
+    this.#deadlines = new Deadlines(options.cancelTimeout, deadlineSlack(options.cancelTimeout))
   }
 
   enqueue(job: DeliveryJob): void {
@@ -129,7 +127,6 @@ export class Dispatcher {
       bodyError: false,
       holdsKey: false,
       timer: undefined,
-      controller: undefined,
     }
     this.#pending++
     if (this.#closing !== undefined) {
@@ -191,19 +188,36 @@ export class Dispatcher {
       this.#drop(entry, 'closed')
     }
     // Reported now rather than when their attempt settles: a custom `send` may ignore the signal.
-    for (const entry of this.#inflight) {
-      entry.controller?.abort(CLOSED)
-      this.#drop(entry, 'closed')
-    }
+    this.#deadlines.abortAll(CLOSED)
+    for (const entry of this.#inflight) this.#drop(entry, 'closed')
     this.#inflight.clear()
   }
 
-  /** Starts attempts while the pool has room: retries and bodies that became ready first, then new jobs. */
+  /** Starts workers while the pool has room and a job can start; busy workers pick up the rest. */
   #pump(): void {
-    if (this.#aborted) return
-    while (this.#inflight.size < this.#options.poolSize) {
-      const entry = this.#ready.shift() ?? this.#takeNext()
+    while (this.#workers < this.#options.poolSize) {
+      const entry = this.#nextStartable()
       if (entry === undefined) return
+      this.#workers++
+      void this.#pool.add(() => this.#work(entry))
+    }
+  }
+
+  /** One pool slot: attempts `first`, then jobs one after the other until nothing can start. Never rejects. */
+  async #work(first: Entry): Promise<void> {
+    try {
+      for (let entry: Entry | undefined = first; entry !== undefined; entry = this.#nextStartable())
+        await this.#attempt(entry)
+    } finally {
+      this.#workers--
+    }
+  }
+
+  /** The next job that can be attempted now: retries and bodies that became ready first, then new jobs. */
+  #nextStartable(): Entry | undefined {
+    while (!this.#aborted) {
+      const entry = this.#ready.shift() ?? this.#takeNext()
+      if (entry === undefined) return undefined
       if (entry.bodyError) {
         this.#fail(entry, { kind: 'fail', code: 'ERR_SERIALIZE', message: 'the body could not be encoded' })
         continue
@@ -214,8 +228,12 @@ export class Dispatcher {
         this.#parked.add(entry)
         continue
       }
-      this.#start(entry)
+      // In flight from now: counted so, and aborted by close() even before its request is sent.
+      entry.state = 'inflight'
+      this.#inflight.add(entry)
+      return entry
     }
+    return undefined
   }
 
   #takeNext(): Entry | undefined {
@@ -224,32 +242,23 @@ export class Dispatcher {
     return entry
   }
 
-  #start(entry: Entry): void {
-    entry.state = 'inflight'
-    this.#inflight.add(entry)
-    void this.#pool.add(() => this.#attempt(entry))
-  }
-
   /** One attempt, cut at `cancel_timeout` whatever the server does. Never rejects. */
   async #attempt(entry: Entry): Promise<void> {
+    if (entry.state === 'done') return
     entry.attempts++
-    const controller = new AbortController()
-    entry.controller = controller
-    const timer = setTimeout(abortAtDeadline, this.#options.cancelTimeout, controller)
+    const signal = this.#deadlines.signal()
     let outcome: AttemptOutcome
     try {
-      const response = await this.#options.send(entry as SendableEntry, entry.attempts, controller.signal)
+      const response = await this.#options.send(entry as SendableEntry, entry.attempts, signal)
       outcome = classifyResponse(response, this.#options.retry.maxDelay)
     } catch (error) {
-      outcome = classifyError(error, controller.signal, this.#options.cancelTimeout, this.#options.sensitive)
+      outcome = classifyError(error, signal, this.#options.cancelTimeout, this.#options.sensitive)
     }
-    clearTimeout(timer)
-    entry.controller = undefined
     this.#inflight.delete(entry)
     try {
-      this.#settle(entry, outcome, controller.signal)
-    } finally {
-      this.#pump()
+      this.#settle(entry, outcome, signal)
+    } catch {
+      // The front's callbacks guard themselves; nothing here may stop the worker.
     }
   }
 
@@ -336,6 +345,7 @@ export class Dispatcher {
   }
 }
 
-function abortAtDeadline(controller: AbortController): void {
-  controller.abort(DEADLINE)
+/** How much later than `cancel_timeout` an attempt may be cut: 2%, within [1, 50] ms. */
+function deadlineSlack(cancelTimeout: number): number {
+  return Math.min(50, Math.max(1, Math.floor(cancelTimeout / 50)))
 }

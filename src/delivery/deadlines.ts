@@ -1,0 +1,69 @@
+/**
+ * Per-attempt deadlines without one AbortController and one timer per attempt.
+ *
+ * Attempts that start within the same `slackMs` window share a signal, aborted `timeoutMs + slackMs` after
+ * the window opened: every attempt is cut no earlier than `timeoutMs` after it started and at most
+ * `slackMs` later. Creating an AbortSignal costs more than the rest of the dispatcher's work per attempt.
+ */
+import { setMaxListeners } from 'node:events'
+import { DEADLINE } from './retry.ts'
+
+interface Window {
+  controller: AbortController
+  timer: NodeJS.Timeout
+}
+
+export class Deadlines {
+  readonly #timeoutMs: number
+  readonly #slackMs: number
+  readonly #live = new Set<Window>()
+  #current: Window | undefined
+  #currentCloses = 0
+
+  /**
+   * @param timeoutMs The shortest time an attempt gets.
+   * @param slackMs How much later than `timeoutMs` an attempt may be cut.
+   */
+  constructor(timeoutMs: number, slackMs: number) {
+    this.#timeoutMs = timeoutMs
+    this.#slackMs = slackMs
+  }
+
+  /** The signal for an attempt starting now. */
+  signal(): AbortSignal {
+    const now = Date.now()
+    if (this.#current === undefined || now >= this.#currentCloses) {
+      this.#current = this.#open()
+      this.#currentCloses = now + this.#slackMs
+    }
+    return this.#current.controller.signal
+  }
+
+  /** Aborts every attempt still running, with `reason`. */
+  abortAll(reason: unknown): void {
+    for (const window of this.#live) {
+      clearTimeout(window.timer)
+      window.controller.abort(reason)
+    }
+    this.#live.clear()
+    this.#current = undefined
+  }
+
+  #open(): Window {
+    const controller = new AbortController()
+    // Up to pool_size requests listen on one signal: that is by design, not a leak.
+    setMaxListeners(0, controller.signal)
+    const window: Window = {
+      controller,
+      timer: setTimeout(() => {
+        this.#live.delete(window)
+        if (this.#current === window) this.#current = undefined
+        controller.abort(DEADLINE)
+      }, this.#timeoutMs + this.#slackMs),
+    }
+    // An idle webhook must not keep the process alive for a deadline nobody waits on.
+    window.timer.unref()
+    this.#live.add(window)
+    return window
+  }
+}
