@@ -1,5 +1,322 @@
+/**
+ * The aedes part of `npm run bench` (SPEC §8): one publisher sends 50,000 QoS 0 messages of 100 bytes to
+ * one subscriber through aedes, timed until the subscriber has them all; bare aedes against aedes with a
+ * webhook on `on_message_publish` and `on_message_delivered` posting to a receiver in another process.
+ * To tell where the time goes, two more variants split the webhook's cost: the adapter handing events to a
+ * webhook that does nothing, and the real `handle()` with `options.send` answering at once (no HTTP).
+ * Variants run alternately, a few rounds, and report medians.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { type AddressInfo, connect as connectTcp, createServer, type Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { createInterface } from 'node:readline'
+import { Aedes } from 'aedes'
+import mqtt from 'mqtt'
+import mqttPacket from 'mqtt-packet'
+import { attachAedes } from '../src/adapters/aedes/index.ts'
+import type { HookEventName } from '../src/events.ts'
+import { createWebhook } from '../src/webhook.ts'
+import type { Webhook, WebhookOptions } from '../src/webhook-types.ts'
 import type { BenchPart } from './part.ts'
 
+const MESSAGES = 50_000
+const PAYLOAD_BYTES = 100
+const ROUNDS = Number(process.env.BENCH_AEDES_ROUNDS ?? 3)
+const BENCH_EVENTS: HookEventName[] = ['on_message_publish', 'on_message_delivered']
+
+type Variant = 'bare' | 'adapter' | 'handle' | 'webhook'
+
+interface RunResult {
+  messagesPerS: number
+  /** CPU time of this process per message, in microseconds (user + system). */
+  cpuUsPerMessage: number
+  /** `handle` runs: time spent inside `handle()` calls, per event, in microseconds. */
+  handleSyncUs?: number
+  /** Webhook runs: what the end of the run showed once the queue was flushed. */
+  check?: { matched: number; success: number; dropped: number; failed: number; received: number }
+}
+
 export async function run(): Promise<BenchPart> {
-  throw new Error('not built yet')
+  const receiver = await startCountingReceiver()
+  try {
+    // BENCH_AEDES_VARIANTS=webhook runs one variant alone (for --cpu-prof); the report needs all four.
+    const variants = (process.env.BENCH_AEDES_VARIANTS?.split(',') ?? [
+      'bare',
+      'adapter',
+      'handle',
+      'webhook',
+    ]) as Variant[]
+    const results = new Map<Variant, RunResult[]>(variants.map((v) => [v, []]))
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const variant of variants) results.get(variant)?.push(await runOnce(variant, receiver))
+    }
+    const rate = (v: Variant) => median((results.get(v) ?? []).map((r) => r.messagesPerS))
+    const cpu = (v: Variant) => median((results.get(v) ?? []).map((r) => r.cpuUsPerMessage))
+    const checks = (results.get('webhook') ?? []).map((r) => r.check)
+    const expected = 2 * MESSAGES
+    const allDelivered = checks.every(
+      (c) =>
+        c && c.matched === expected && c.success === expected && c.received === expected && c.dropped === 0,
+    )
+    const bare = rate('bare')
+    // Per message the webhook has two events (publish, delivered): costs are per event.
+    const perEventUs = (v: Variant) => (cpu(v) - cpu('bare')) / 2
+    const ratio = rate('webhook') / bare
+    const handleSyncUs = median((results.get('handle') ?? []).map((r) => r.handleSyncUs ?? Number.NaN))
+    return {
+      rows: [
+        [`bare aedes (msgs/s, median of ${ROUNDS})`, rate('bare').toFixed(0)],
+        ['aedes + webhook, HTTP to another process (msgs/s)', rate('webhook').toFixed(0)],
+        ['aedes ratio (target >= 0.85)', ratio.toFixed(3)],
+        ['  adapter + no-op webhook (msgs/s)', rate('adapter').toFixed(0)],
+        ['  adapter + handle(), send answering at once (msgs/s)', rate('handle').toFixed(0)],
+        ['broker-process CPU per message, bare (us)', cpu('bare').toFixed(2)],
+        ['  added per event: adapter (us)', perEventUs('adapter').toFixed(2)],
+        ['  added per event: adapter + handle() + queue, no HTTP (us)', perEventUs('handle').toFixed(2)],
+        ['    of which inside handle() itself (us)', handleSyncUs.toFixed(2)],
+        ['  added per event: adapter + handle() + HTTP (us)', perEventUs('webhook').toFixed(2)],
+        ['every event delivered, none dropped', allDelivered ? 'yes' : `NO: ${JSON.stringify(checks)}`],
+      ],
+      results: {
+        aedes_ratio: round(ratio, 3),
+        aedes_bare_msgs_per_s: Math.round(bare),
+        aedes_webhook_msgs_per_s: Math.round(rate('webhook')),
+        aedes_adapter_only_ratio: round(rate('adapter') / bare, 3),
+        aedes_handle_no_http_ratio: round(rate('handle') / bare, 3),
+        aedes_adapter_us_per_event: round(perEventUs('adapter'), 2),
+        aedes_handle_us_per_event: round(perEventUs('handle') - perEventUs('adapter'), 2),
+        aedes_handle_sync_us_per_event: round(handleSyncUs, 2),
+        aedes_http_us_per_event: round(perEventUs('webhook') - perEventUs('handle'), 2),
+        aedes_all_delivered: allDelivered ? 1 : 0,
+      },
+    }
+  } finally {
+    receiver.stop()
+  }
+}
+
+async function runOnce(variant: Variant, receiver: CountingReceiver): Promise<RunResult> {
+  const broker = await Aedes.createBroker()
+  const server = createServer(broker.handle).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  const webhook = webhookFor(variant, receiver.url)
+  const timed = variant === 'handle' && webhook ? timeHandle(webhook) : undefined
+  const detach = webhook ? attachAedes(broker, timed?.webhook ?? webhook) : () => {}
+  const receivedBefore = variant === 'webhook' ? await receiver.count() : 0
+  const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    clientId: 'bench-sub',
+    reconnectPeriod: 0,
+  })
+  const publisher = await connectPublisher(port)
+  try {
+    await subscriber.subscribeAsync('bench/#', { qos: 0 })
+    const allReceived = countMessages(subscriber, MESSAGES)
+    const profiler = await startProfiler()
+    const cpuBefore = process.cpuUsage()
+    const start = performance.now()
+    await writeAll(publisher, publishBytes())
+    await allReceived
+    const seconds = (performance.now() - start) / 1000
+    const cpu = process.cpuUsage(cpuBefore)
+    await profiler?.stop(variant)
+    const result: RunResult = {
+      messagesPerS: MESSAGES / seconds,
+      cpuUsPerMessage: (cpu.user + cpu.system) / MESSAGES,
+    }
+    if (timed) result.handleSyncUs = (timed.elapsedMs() * 1000) / (2 * MESSAGES)
+    if (variant === 'webhook' && webhook) {
+      await webhook.flush()
+      const stats = webhook.stats()
+      result.check = {
+        matched: stats.matched,
+        success: stats.success,
+        dropped: stats.dropped,
+        failed: stats.failed,
+        received: (await receiver.count()) - receivedBefore,
+      }
+    }
+    return result
+  } finally {
+    publisher.destroy()
+    await subscriber.endAsync(true)
+    detach()
+    await new Promise<void>((resolve) => broker.close(() => resolve()))
+    server.close()
+    await webhook?.close({ timeout_ms: 5000 })
+  }
+}
+
+function webhookFor(variant: Variant, url: string): Webhook | undefined {
+  if (variant === 'bare') return undefined
+  if (variant === 'adapter') return noopWebhook()
+  const options: WebhookOptions = variant === 'handle' ? { send: async () => ({ status: 200 }) } : {}
+  // max_queue holds every event of the run, so that none may be dropped.
+  return createWebhook(
+    { url, events: BENCH_EVENTS.map((event) => ({ event })), max_queue: 2 * MESSAGES + 1000 },
+    options,
+  )
+}
+
+/**
+ * With `BENCH_AEDES_PROFILE=dir`, a CPU profile of the timed window only (no start-up, no flush) is written
+ * to `dir/aedes-<variant>-<n>.cpuprofile`, to see where the broker's thread spends its time.
+ */
+async function startProfiler(): Promise<{ stop(variant: Variant): Promise<void> } | undefined> {
+  const dir = process.env.BENCH_AEDES_PROFILE
+  if (!dir) return undefined
+  const { Session } = await import('node:inspector/promises')
+  const { writeFile } = await import('node:fs/promises')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return {
+    async stop(variant) {
+      const { profile } = await session.post('Profiler.stop')
+      session.disconnect()
+      await writeFile(`${dir}/aedes-${variant}-${Date.now()}.cpuprofile`, JSON.stringify(profile))
+    },
+  }
+}
+
+/** The same webhook, with the time spent inside its `handle()` (synchronous: match, serialize, enqueue) summed. */
+function timeHandle(webhook: Webhook): { webhook: Webhook; elapsedMs(): number } {
+  let elapsed = 0
+  const timed: Webhook = Object.create(webhook)
+  timed.handle = (event) => {
+    const start = performance.now()
+    webhook.handle(event)
+    elapsed += performance.now() - start
+  }
+  timed.wants = (name) => webhook.wants(name)
+  return { webhook: timed, elapsedMs: () => elapsed }
+}
+
+/** Wants the two events and does nothing with them: what the adapter alone costs. */
+function noopWebhook(): Webhook {
+  const wanted = new Set(BENCH_EVENTS)
+  const webhook: Webhook = {
+    handle() {},
+    stats: () => ({
+      matched: 0,
+      queued: 0,
+      inflight: 0,
+      success: 0,
+      failed: 0,
+      retried: 0,
+      dropped: 0,
+      dropped_by_reason: { queue_full: 0, closed: 0 },
+      events: {},
+    }),
+    flush: async () => {},
+    close: async () => {},
+    on: () => webhook,
+    once: () => webhook,
+    off: () => webhook,
+    reportError() {},
+    wants: (name) => wanted.has(name),
+  }
+  return webhook
+}
+
+/** The 50,000 PUBLISH packets as one buffer: the publisher costs nothing while timing. */
+function publishBytes(): Buffer {
+  const one = mqttPacket.generate({
+    cmd: 'publish',
+    topic: 'bench/t',
+    payload: Buffer.alloc(PAYLOAD_BYTES, 'x'),
+    qos: 0,
+    retain: false,
+    dup: false,
+  })
+  return Buffer.concat(Array.from({ length: MESSAGES }, () => one))
+}
+
+async function connectPublisher(port: number): Promise<Socket> {
+  const socket = connectTcp(port, '127.0.0.1')
+  await once(socket, 'connect')
+  socket.write(
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clientId: 'bench-pub',
+      clean: true,
+      keepalive: 0,
+    }),
+  )
+  await once(socket, 'data') // the CONNACK
+  return socket
+}
+
+async function writeAll(socket: Socket, bytes: Buffer): Promise<void> {
+  const chunk = 64 * 1024
+  for (let offset = 0; offset < bytes.length; offset += chunk) {
+    if (!socket.write(bytes.subarray(offset, offset + chunk))) await once(socket, 'drain')
+  }
+}
+
+function countMessages(client: mqtt.MqttClient, count: number): Promise<void> {
+  let received = 0
+  return new Promise((resolve) => {
+    client.on('message', () => {
+      if (++received === count) resolve()
+    })
+  })
+}
+
+interface CountingReceiver {
+  url: string
+  /** Requests answered so far. */
+  count(): Promise<number>
+  stop(): void
+}
+
+/** A node:http receiver in a child process that answers 200 at once and counts what it got. */
+async function startCountingReceiver(): Promise<CountingReceiver> {
+  const script = `
+    const http = require('node:http')
+    let count = 0
+    const server = http.createServer((req, res) => {
+      if (req.method === 'GET') return res.end(String(count))
+      req.resume()
+      req.on('end', () => { count++; res.writeHead(200, { 'content-length': '0' }); res.end() })
+    })
+    server.keepAliveTimeout = 60000
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port))
+    process.stdin.on('end', () => process.exit(0))
+    process.stdin.resume()
+  `
+  const child: ChildProcess = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
+  const port = Number(
+    await new Promise<string>((resolve, reject) => {
+      lines.once('line', resolve)
+      child.once('exit', (code) => reject(new Error(`receiver exited with ${code}`)))
+    }),
+  )
+  const base = `http://127.0.0.1:${port}`
+  return {
+    url: `${base}/hook`,
+    count: async () => Number(await (await fetch(`${base}/count`)).text()),
+    stop() {
+      lines.close()
+      child.stdin?.end()
+      child.kill()
+    },
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2
+    ? (sorted[middle] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
+}
+
+function round(value: number, digits: number): number {
+  return Number(value.toFixed(digits))
 }
