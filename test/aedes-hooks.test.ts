@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { test } from 'node:test'
 import type { AedesPublishPacket, Client } from 'aedes'
 import { attachAedes } from '../src/adapters/aedes/index.ts'
@@ -211,5 +212,42 @@ test('only the events the webhook wants are built', async (t) => {
   assert.deepEqual(
     webhook.events.map((event) => event.event),
     ['on_client_connected', 'on_message_acked'],
+  )
+})
+
+test('a client connected before attachAedes still fires its events (its username is unknown), and a normal disconnect', async (t) => {
+  const running = await startAedes()
+  t.after(() => running.close())
+  const ready = once(running.broker, 'clientReady')
+  const client = await connectClient(t, running.url, { clientId: 'early', username: 'lost' })
+  await ready
+  const webhook = recordingWebhook()
+  const detach = attachAedes(running.broker, webhook)
+  t.after(detach)
+  const received = collectMessages(client)
+  await client.subscribeAsync({ e: { qos: 1 } })
+  await client.publishAsync('e', 'x', { qos: 1 })
+  await received.waitFor(1)
+  await client.unsubscribeAsync('e')
+  await client.endAsync()
+  await webhook.waitFor((events) => eventsNamed(events, 'on_client_disconnected').length === 1)
+
+  const who = { clientid: 'early', username: undefined }
+  const message = { from_client_id: 'early', from_username: undefined, topic: 'e', qos: 1, retain: false }
+  assert.deepEqual(
+    webhook.events.map((event) =>
+      'payload' in event ? { ...event, payload: Buffer.from(event.payload).toString() } : event,
+    ),
+    [
+      { event: 'on_client_subscribe', ...who, topic: 'e', opts: { qos: 1 } },
+      { event: 'on_session_subscribed', ...who, topic: 'e', opts: { qos: 1 } },
+      { event: 'on_message_delivered', ...who, ...message, payload: 'x' },
+      { event: 'on_message_publish', ...message, payload: 'x' },
+      { event: 'on_message_acked', ...who, ...message, payload: 'x' },
+      { event: 'on_client_unsubscribe', ...who, topic: 'e', opts: {} },
+      { event: 'on_session_unsubscribed', ...who, topic: 'e' },
+      { event: 'on_client_disconnected', reason: 'normal', ...who },
+      { event: 'on_session_terminated', ...who, reason: 'normal' },
+    ],
   )
 })

@@ -49,9 +49,16 @@ export function attachAedes(broker: Aedes, webhook: Webhook): () => void {
   }
 }
 
+/** Asked once: the configuration of a webhook does not change. One whose `wants` throws gets every event. */
 function wantedBy(webhook: Webhook): Wanted {
   const wanted = {} as Record<HookEventName, boolean>
-  for (const name of HOOK_EVENT_NAMES) wanted[name] = webhook.wants(name)
+  for (const name of HOOK_EVENT_NAMES) {
+    try {
+      wanted[name] = webhook.wants(name)
+    } catch {
+      wanted[name] = true
+    }
+  }
   return wanted
 }
 
