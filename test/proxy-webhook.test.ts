@@ -34,7 +34,7 @@ for (const protocolVersion of [4, 5] as const) {
       suffix: `http-v${protocolVersion}`,
       namesPublisher: true,
     })
-    await receiver.waitForAccepted(expected.length)
+    await receiver.waitForAccepted(expected.length, 30_000)
     await webhook.flush()
     assert.deepEqual(receivedBodies(receiver.acceptedBodies()), sortEvents(expected.map(expectedBody)))
     assert.equal(receiver.requests.length, expected.length)

@@ -32,9 +32,28 @@ export interface RunningMosquitto {
 
 /** A real Mosquitto on 127.0.0.1 and a free port, with its own config file; `close()` stops it. */
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<RunningMosquitto> {
+  // The port is picked before mosquitto binds it, so a parallel test may take it first: try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options)
+    } catch (error) {
+      if (attempt === 3 || !(error instanceof PortTakenError)) throw error
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startOnce(options: MosquittoOptions): Promise<RunningMosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'mqtt-webhook-mosquitto-'))
   const port = await freePort()
-  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest none', 'user root']
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'persistence false',
+    'log_dest stderr',
+    'log_type error',
+    'user root',
+  ]
   if (options.users === undefined) lines.push('allow_anonymous true')
   else {
     const passwords = join(dir, 'passwords')
@@ -89,7 +108,10 @@ export async function freePort(): Promise<number> {
 async function waitUntilAccepting(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 10_000
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}: ${stderr()}`)
+    if (child.exitCode !== null) {
+      const Failure = /in use/i.test(stderr()) ? PortTakenError : Error
+      throw new Failure(`mosquitto exited with ${child.exitCode}: ${stderr()}`)
+    }
     if (await accepts(port)) return
     await new Promise((resolve) => setTimeout(resolve, 50))
   }

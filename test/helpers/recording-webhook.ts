@@ -57,7 +57,7 @@ export function recordingWebhook(wanted: readonly HookEventName[] = HOOK_EVENT_N
       if (emitter.listenerCount('error') > 0) emitter.emit('error', error satisfies WebhookEvents['error'][0])
     },
     wants: (name) => wantedSet.has(name),
-    waitFor(predicate, timeoutMs = 10_000) {
+    waitFor(predicate, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           if (!predicate(events)) return
