@@ -157,11 +157,7 @@ async function waitForBody(
   }
 }
 
-const aedesExample = join(ROOT, 'examples/aedes.ts')
-
-test('examples/aedes.ts runs as a program and posts its events', {
-  skip: !existsSync(aedesExample) && 'examples/aedes.ts is not written yet',
-}, async (t) => {
+test('examples/aedes.ts runs as a program and posts its events', async (t) => {
   const receiver = await startReceiver()
   t.after(() => receiver.close())
   const example = runScript('examples/aedes.ts', [], { WEBHOOK_URL: receiver.url, PORT: '0', MQTT_PORT: '0' })
