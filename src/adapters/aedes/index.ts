@@ -1,3 +1,23 @@
+/**
+ * The aedes 1.x adapter. Where each event comes from (one file per step in `handlers/`):
+ *
+ * | event | source |
+ * |---|---|
+ * | client_connect | `preConnect` (wrapped): CONNECT arrived, before authentication; the client id as sent (`''` if none) |
+ * | client_connack | `connackSent`: `success`, or `fail` for any refusal, the user's `authenticate` included |
+ * | client_connected | `clientReady`; `connected_at` is when the CONNACK went out |
+ * | client_disconnected | `clientDisconnect`: `normal` only if a DISCONNECT came (aedes' `_disconnected`) |
+ * | client_subscribe | `authorizeSubscribe` (wrapped), per filter, before the decision; not for restored sessions |
+ * | session_subscribed | `subscribe`: the granted filters, with the granted QoS |
+ * | client_unsubscribe | the client's UNSUBSCRIBE, seen on aedes' packet parser (`_parser`) |
+ * | session_unsubscribed | `unsubscribe`, for filters the client held; not the teardown of a closing clean session (EMQX) |
+ * | session_terminated | a clean session's disconnect (its reason), a takeover (`takeovered`), a discard by a clean connection (`discarded`) |
+ * | message_publish | `publish`, not `$SYS`; a will is from the dying client, `broker.publish` from `null` |
+ * | message_delivered | `authorizeForward` (wrapped), once per subscriber just before the write: live, retained, queued |
+ * | message_acked | the subscriber's PUBACK / PUBCOMP on the packet parser, matched to what was delivered |
+ *
+ * The two private fields are pinned by `test/aedes-private-fields.test.ts`.
+ */
 import type { Aedes } from 'aedes'
 import { HOOK_EVENT_NAMES, type HookEventName } from '../../events.ts'
 import type { Webhook } from '../../webhook-types.ts'
