@@ -58,7 +58,7 @@ class HttpWebhook extends EventEmitter implements Webhook {
     if (!config.enable) return
     for (const name of this.#wanted) this.#perEvent[name] = { matched: 0 }
     if (config.tls?.rejectUnauthorized === false) this.#warnUnverified()
-    this.#sender = createSender(config, options)
+    this.#sender = createSender(config, options, (id) => this.#webhookId(id))
     this.#dispatcher = new Dispatcher({
       poolSize: config.poolSize,
       maxQueue: config.maxQueue,
@@ -84,7 +84,7 @@ class HttpWebhook extends EventEmitter implements Webhook {
       const counts = this.#perEvent[stamped.event]
       if (counts !== undefined) counts.matched++
       dispatcher.enqueue({
-        id: this.#idPrefix + (this.#idCounter++).toString(36),
+        id: this.#idCounter++,
         body,
         key: orderingKey(stamped),
         event: stamped,
@@ -151,19 +151,19 @@ class HttpWebhook extends EventEmitter implements Webhook {
     return {
       delivered: (job, attempts, status) => {
         if (this.listenerCount('delivered') > 0)
-          this.#emitReport('delivered', { event: job.event, id: job.id, attempts, status })
+          this.#emitReport('delivered', { event: job.event, id: this.#webhookId(job.id), attempts, status })
       },
       failed: (job, attempts, outcome) => {
         const report = this.#failedReport(job, attempts, outcome)
         this.#logger?.debug(
-          { id: job.id, attempts, status: report.status, code: report.code },
+          { id: report.id, attempts, status: report.status, code: report.code },
           report.message,
         )
         this.#emitReport('failed', report)
       },
       dropped: (job, attempts, reason: DropReason) => {
         if (this.listenerCount('dropped') > 0)
-          this.#emitReport('dropped', { event: job.event, id: job.id, attempts, reason })
+          this.#emitReport('dropped', { event: job.event, id: this.#webhookId(job.id), attempts, reason })
       },
     }
   }
@@ -172,13 +172,18 @@ class HttpWebhook extends EventEmitter implements Webhook {
     const plural = attempts === 1 ? 'attempt' : 'attempts'
     const report: FailedReport = {
       event: job.event,
-      id: job.id,
+      id: this.#webhookId(job.id),
       attempts,
       message: `POST ${this.#url} failed after ${attempts} ${plural}: ${outcome.message ?? outcome.code ?? 'unknown error'}`,
     }
     if (outcome.status !== undefined) report.status = outcome.status
     if (outcome.code !== undefined) report.code = outcome.code
     return report
+  }
+
+  /** Standard Webhooks' `msg_` shape: a random prefix per webhook, then a counter (unique, and cheap). */
+  #webhookId(id: number): string {
+    return this.#idPrefix + id.toString(36)
   }
 
   #emitReport<K extends 'delivered' | 'failed' | 'dropped'>(name: K, report: WebhookEvents[K][0]): void {

@@ -17,8 +17,8 @@ import { FifoScheduler, PerKeyScheduler, type Schedulable, type Scheduler } from
 
 /** One event to deliver. */
 export interface DeliveryJob {
-  /** The `webhook-id`, the same on every attempt. */
-  id: string
+  /** Names the event (the front turns it into the `webhook-id`); a number, so a waiting job holds no string for it. */
+  id: number
   /** The exact body, or a promise of it while a big payload is being encoded. */
   body: string | Promise<string>
   /** Events with the same key are delivered one at a time, in order (with `ordered`). */
@@ -28,7 +28,7 @@ export interface DeliveryJob {
 
 /** Sends one attempt; resolves with the response, rejects like a network error. */
 export type AttemptSender = (
-  job: { id: string; body: string; event: HookEvent },
+  job: { id: number; body: string; event: HookEvent },
   attempt: number,
   signal: AbortSignal,
 ) => Promise<WebhookResponse>

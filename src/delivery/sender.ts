@@ -16,9 +16,16 @@ export interface Sender {
   destroy(): void
 }
 
-/** A sender for `config`: `options.send` when given, else axios. */
-export function createSender(config: ResolvedConfig, options: WebhookOptions): Sender {
-  const headersFor = headerBuilder(config)
+/**
+ * A sender for `config`: `options.send` when given, else axios.
+ * @param webhookId Names a job's id as its `webhook-id` header.
+ */
+export function createSender(
+  config: ResolvedConfig,
+  options: WebhookOptions,
+  webhookId: (id: number) => string,
+): Sender {
+  const headersFor = headerBuilder(config, webhookId)
   const custom = options.send
   if (custom !== undefined) {
     return {
@@ -57,11 +64,14 @@ export function createSender(config: ResolvedConfig, options: WebhookOptions): S
  * The headers of one attempt: the configured ones, `webhook-id` always (receivers de-duplicate retries
  * with it), and with secrets a fresh timestamp and signature (Standard Webhooks).
  */
-function headerBuilder(config: ResolvedConfig): (id: string, body: string) => Record<string, string> {
+function headerBuilder(
+  config: ResolvedConfig,
+  webhookId: (id: number) => string,
+): (id: number, body: string) => Record<string, string> {
   const base = config.headers
   const secrets = config.secrets
-  if (secrets.length === 0) return (id) => ({ ...base, 'webhook-id': id })
-  return (id, body) => ({ ...base, ...signatureHeaders(secrets, id, Date.now() / 1000, body) })
+  if (secrets.length === 0) return (id) => ({ ...base, 'webhook-id': webhookId(id) })
+  return (id, body) => ({ ...base, ...signatureHeaders(secrets, webhookId(id), Date.now() / 1000, body) })
 }
 
 interface Agents {
