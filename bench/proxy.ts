@@ -6,18 +6,19 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import mqtt from 'mqtt'
+import mqttPacket from 'mqtt-packet'
 import { startProxy } from '../src/proxy.ts'
 import { createWebhook } from '../src/webhook.ts'
 import { mosquittoMissing, startMosquitto } from '../test/helpers/mosquitto.ts'
 import type { BenchPart } from './part.ts'
 
-const MESSAGES = 50_000
+const MESSAGES = 200_000
 /** Alternating rounds; the median of each variant is reported. */
 const ROUNDS = Number(process.env.BENCH_PROXY_ROUNDS ?? 3)
 /** Most messages published and not yet received, so that no queue on the way overflows. */
-const WINDOW = 1_000
+const WINDOW = Number(process.env.BENCH_PROXY_WINDOW ?? 2_000)
 const PAYLOAD = Buffer.alloc(64, 'x')
 
 type Variant = 'direct' | 'proxy_off' | 'proxy_webhook'
@@ -41,7 +42,7 @@ export async function run(): Promise<BenchPart> {
               })
         try {
           const port = proxy?.port ?? broker.port
-          const result = await measure(`mqtt://127.0.0.1:${port}`, `${variant}-${round}`)
+          const result = await measure(port, `${variant}-${round}`)
           rates[variant].push(result.rate)
           lost[variant] += result.lost
         } finally {
@@ -59,7 +60,7 @@ export async function run(): Promise<BenchPart> {
   const fmt = (rate: number) => `${Math.round(rate).toLocaleString('en')} msg/s`
   return {
     rows: [
-      [`QoS 0, ${MESSAGES} x 64 B, 1 pub -> 1 sub, mosquitto direct`, fmt(direct)],
+      [`QoS 0, ${MESSAGES} x 64 B, 1 pub -> 1 sub (raw sockets), mosquitto direct`, fmt(direct)],
       ['  through the proxy, webhook off', `${fmt(off)} (${ratio(off, direct)})`],
       ['  through the proxy, on_message_publish on', `${fmt(on)} (${ratio(on, direct)})`],
       ['  messages lost (QoS 0), all runs', `${lost.direct} / ${lost.proxy_off} / ${lost.proxy_webhook}`],
@@ -76,22 +77,36 @@ export async function run(): Promise<BenchPart> {
 
 /**
  * Publishes MESSAGES QoS 0 messages, at most WINDOW ahead of the subscriber, and times them from the first
- * publish to the last arrival. QoS 0 messages may be dropped on the way (mosquitto drops them when a
- * subscriber falls behind): after half a second without progress the missing ones are counted as lost.
+ * publish to the last arrival. The clients are raw sockets writing pre-encoded packets and counting bytes,
+ * so that the broker and the proxy are what is measured, not an MQTT client library.
+ *
+ * QoS 0 messages may be dropped on the way (mosquitto drops them when a subscriber falls behind): after
+ * half a second without progress the missing ones are counted as lost.
  */
-async function measure(url: string, name: string): Promise<{ rate: number; lost: number }> {
-  const options = { reconnectPeriod: 0, keepalive: 60 }
-  const subscriber = await mqtt.connectAsync(url, { ...options, clientId: `bench-sub-${name}` })
-  const publisher = await mqtt.connectAsync(url, { ...options, clientId: `bench-pub-${name}` })
+async function measure(port: number, name: string): Promise<{ rate: number; lost: number }> {
+  const topic = `bench/${name}`
+  const subscriber = await rawClient(port, `bench-sub-${name}`)
+  const publisher = await rawClient(port, `bench-pub-${name}`)
   try {
-    const topic = `bench/${name}`
-    await subscriber.subscribeAsync(topic, { qos: 0 })
+    subscriber.socket.write(
+      mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 0 }] }),
+    )
+    await subscriber.bytes(5) // SUBACK
+    const publish = mqttPacket.generate({
+      cmd: 'publish',
+      topic,
+      payload: PAYLOAD,
+      qos: 0,
+      retain: false,
+      dup: false,
+    })
+    const batch = Buffer.concat(Array.from({ length: WINDOW / 2 }, () => publish))
     let received = 0
     let lastArrival = 0
     let wake: (() => void) | undefined
     let wakeAt = 0
-    subscriber.on('message', () => {
-      received++
+    subscriber.onBytes((total) => {
+      received = Math.floor((total - 5) / publish.length)
       lastArrival = performance.now()
       if (wake !== undefined && received >= wakeAt) wake()
     })
@@ -117,8 +132,8 @@ async function measure(url: string, name: string): Promise<{ rate: number; lost:
     let lost = 0
     while (sent < MESSAGES) {
       while (sent < MESSAGES && sent - received - lost < WINDOW) {
-        publisher.publish(topic, PAYLOAD, { qos: 0 })
-        sent++
+        publisher.socket.write(batch)
+        sent += WINDOW / 2
       }
       await progress(sent - lost - WINDOW / 2)
       // Stalled: what is still missing will not come.
@@ -128,8 +143,33 @@ async function measure(url: string, name: string): Promise<{ rate: number; lost:
     lost = MESSAGES - received
     return { rate: received / ((lastArrival - started) / 1000), lost }
   } finally {
-    await Promise.all([subscriber.endAsync(true), publisher.endAsync(true)])
+    subscriber.socket.destroy()
+    publisher.socket.destroy()
   }
+}
+
+/** A TCP client that has sent CONNECT and read its CONNACK; counts the bytes it receives after that. */
+async function rawClient(port: number, clientId: string) {
+  const socket = connect({ host: '127.0.0.1', port, noDelay: true })
+  await once(socket, 'connect')
+  let total = 0
+  let listener: ((total: number) => void) | undefined
+  const waiters: Array<[number, () => void]> = []
+  socket.on('data', (chunk: Buffer) => {
+    total += chunk.length
+    listener?.(total)
+    for (const [count, wake] of waiters.splice(0))
+      if (total >= count) wake()
+      else waiters.push([count, wake])
+  })
+  const bytes = (count: number) =>
+    new Promise<void>((resolve) => (total >= count ? resolve() : waiters.push([count, resolve])))
+  socket.write(
+    mqttPacket.generate({ cmd: 'connect', clientId, protocolVersion: 4, keepalive: 60, clean: true }),
+  )
+  await bytes(4) // CONNACK
+  total = 0
+  return { socket, bytes, onBytes: (fn: (total: number) => void) => void (listener = fn) }
 }
 
 interface ChildSpec {
