@@ -132,15 +132,21 @@ class HttpWebhook extends EventEmitter implements Webhook {
     this.#sender?.destroy()
   }
 
-  /** Emitted as `'error'` only when someone listens: an unheard `'error'` would throw into the broker. */
+  /**
+   * Emitted as `'error'` only when someone listens: an unheard `'error'` would throw into the broker.
+   * Else logged at warn level through `options.logger`; with neither, the first one becomes a process
+   * warning (once, so that bad input cannot flood stderr) and all are counted in `stats().errors`.
+   */
   reportError(error: Error): void {
     this.#errors++
     try {
+      const message = redact(error.message, this.#sensitive)
       if (this.listenerCount('error') > 0) this.emit('error', error)
-      else
-        this.#logger?.warn(
-          { err: { message: redact(error.message, this.#sensitive) } },
-          'mqtt-webhook: error',
+      else if (this.#logger !== undefined) this.#logger.warn({ err: { message } }, 'mqtt-webhook: error')
+      else if (this.#errors === 1)
+        process.emitWarning(
+          `mqtt-webhook: ${message} (later errors are only counted in stats().errors; listen to 'error' to see them)`,
+          { code: 'MQTT_WEBHOOK_ERROR' },
         )
     } catch {
       // A listener or logger that throws must not throw into the caller either.

@@ -243,3 +243,20 @@ test('a big base62 payload neither reorders its client nor stalls the others', a
   )
   assert.equal(webhook.stats().success, 3)
 })
+
+test('with no error listener and no logger, the first error is one process warning; all are counted', async (t) => {
+  const webhook = webhookFor(t, { url: URL }, { send: recordingSend().send })
+  const warnings: Error[] = []
+  const onWarning = (warning: Error) => {
+    if ((warning as Error & { code?: string }).code === 'MQTT_WEBHOOK_ERROR') warnings.push(warning)
+  }
+  process.on('warning', onWarning)
+  t.after(() => process.off('warning', onWarning))
+
+  for (let n = 0; n < 3; n++) webhook.handle({ ...connack(), username: 1n } as unknown as HookEvent)
+  await new Promise((resolve) => setImmediate(resolve))
+
+  assert.equal(webhook.stats().errors, 3)
+  assert.equal(warnings.length, 1)
+  assert.match(warnings[0]?.message ?? '', /^mqtt-webhook: .*BigInt \(later errors are only counted/)
+})
