@@ -12,7 +12,7 @@ export interface AttemptOutcome {
   status?: number
   /** The error code, when there was no response. */
   code?: string
-  /** One line for the `failed` report; built from codes and statuses only, never from request data. */
+  /** One line for the `failed` report, free of secrets and url credentials. */
   message?: string
   /** The delay the endpoint asked for with `Retry-After`, in ms. */
   retryAfterMs?: number
@@ -65,6 +65,8 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (value === undefined) return undefined
   const text = value.trim()
   if (/^\d+$/.test(text)) return Number(text) * 1000
+  // Every HTTP-date form starts with the day's name; Date.parse alone would take '-5' as a year.
+  if (!/^[A-Za-z]/.test(text)) return undefined
   const date = Date.parse(text)
   if (Number.isNaN(date)) return undefined
   return Math.max(0, date - now)
