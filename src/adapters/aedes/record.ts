@@ -59,8 +59,8 @@ function newRecord(state: AdapterState, client: Client, keep: boolean, seed: Rec
     ipaddress: remoteAddressOf(client),
     connectedAt: undefined,
     subscriptions: new Map<string, QoS>(),
-    awaitingPuback: [],
-    awaitingPubrec: [],
+    awaitingPuback: { byId: new Map(), inOrder: [] },
+    awaitingPubrec: { byId: new Map(), inOrder: [] },
     awaitingPubcomp: new Map(),
     release: () => {},
   }

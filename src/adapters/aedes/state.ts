@@ -15,6 +15,15 @@ export interface InflightMessage {
   messageId: number | undefined
 }
 
+/**
+ * Messages awaiting one kind of acknowledgement: by packet id where it is known, otherwise oldest first
+ * (MQTT 3.1.1 §4.6: a client acknowledges in the order it received). Both lookups are O(1).
+ */
+export interface AckQueue {
+  byId: Map<number, InflightMessage>
+  inOrder: InflightMessage[]
+}
+
 /** What the adapter knows about one connection; captured early because aedes forgets it (no username, no address after the socket closes). */
 export interface ClientRecord {
   client: Client
@@ -32,10 +41,10 @@ export interface ClientRecord {
   connectedAt: number | undefined
   /** Granted filters and their QoS, to tell the QoS a delivery goes out with and which unsubscribes removed something. */
   subscriptions: Map<string, QoS>
-  /** Sent QoS 1 messages awaiting PUBACK, oldest first (MQTT 3.1.1 §4.6: acknowledged in order). */
-  awaitingPuback: InflightMessage[]
-  /** Sent QoS 2 messages awaiting PUBREC, oldest first. */
-  awaitingPubrec: InflightMessage[]
+  /** Sent QoS 1 messages awaiting PUBACK. */
+  awaitingPuback: AckQueue
+  /** Sent QoS 2 messages awaiting PUBREC. */
+  awaitingPubrec: AckQueue
   /** QoS 2 messages whose PUBREC came, by packet id, awaiting PUBCOMP. */
   awaitingPubcomp: Map<number, InflightMessage>
   /** Removes what the adapter attached to this connection. */

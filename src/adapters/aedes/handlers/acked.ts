@@ -1,5 +1,12 @@
 import type { IPubackPacket, IPubcompPacket, IPubrecPacket } from 'mqtt-packet'
-import { type AdapterState, type ClientRecord, emit, type InflightMessage, report } from '../state.ts'
+import {
+  type AckQueue,
+  type AdapterState,
+  type ClientRecord,
+  emit,
+  type InflightMessage,
+  report,
+} from '../state.ts'
 
 /**
  * The subscriber acknowledged a message: PUBACK ends QoS 1, PUBREC is the middle of QoS 2, PUBCOMP ends it.
@@ -42,11 +49,13 @@ export function handleInboundAck(
 }
 
 /** The message with this packet id if we know one, else the oldest whose id we never learnt. */
-function take(queue: InflightMessage[], messageId: number): InflightMessage | undefined {
-  let index = queue.findIndex((message) => message.messageId === messageId)
-  if (index === -1) index = queue.findIndex((message) => message.messageId === undefined)
-  if (index === -1) return undefined
-  return index === 0 ? queue.shift() : queue.splice(index, 1)[0]
+function take(queue: AckQueue, messageId: number): InflightMessage | undefined {
+  const known = queue.byId.get(messageId)
+  if (known) {
+    queue.byId.delete(messageId)
+    return known
+  }
+  return queue.inOrder.shift()
 }
 
 function fire(state: AdapterState, record: ClientRecord, message: InflightMessage): void {

@@ -90,9 +90,10 @@ function sentQos(record: ClientRecord, packet: AedesPublishPacket): QoS {
 
 function awaitAck(state: AdapterState, record: ClientRecord, message: InflightMessage): void {
   const queue = message.qos === 1 ? record.awaitingPuback : record.awaitingPubrec
-  queue.push(message)
-  if (queue.length > MAX_INFLIGHT_PER_CLIENT) {
-    queue.shift()
+  if (message.messageId === undefined) queue.inOrder.push(message)
+  else queue.byId.set(message.messageId, message)
+  if (queue.inOrder.length + queue.byId.size > MAX_INFLIGHT_PER_CLIENT) {
+    queue.inOrder.shift()
     report(
       state,
       new Error(
