@@ -11,11 +11,13 @@ import { once } from 'node:events'
 import { type AddressInfo, connect as connectTcp, createServer, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
+import { Worker } from 'node:worker_threads'
 import { Aedes } from 'aedes'
 import mqtt from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { attachAedes } from '../src/adapters/aedes/index.ts'
-import type { HookEventName } from '../src/events.ts'
+import type { HookEvent, HookEventName } from '../src/events.ts'
+import { serializeEvent } from '../src/format.ts'
 import { createWebhook } from '../src/webhook.ts'
 import type { Webhook, WebhookOptions } from '../src/webhook-types.ts'
 import type { BenchPart } from './part.ts'
@@ -25,7 +27,12 @@ const PAYLOAD_BYTES = 100
 const ROUNDS = Number(process.env.BENCH_AEDES_ROUNDS ?? 3)
 const BENCH_EVENTS: HookEventName[] = ['on_message_publish', 'on_message_delivered']
 
-type Variant = 'bare' | 'adapter' | 'handle' | 'webhook'
+/**
+ * `adapter`: a webhook that does nothing. `format`: it only serializes the body (what must stay on the
+ * broker's thread if queue and sender moved elsewhere); `post`: and posts it to a worker that drops it (the
+ * cost of handing over, one message per event). `handle`: the real `handle()`, `send` answering at once.
+ */
+type Variant = 'bare' | 'adapter' | 'format' | 'post' | 'handle' | 'webhook'
 
 interface RunResult {
   messagesPerS: number
@@ -44,6 +51,8 @@ export async function run(): Promise<BenchPart> {
     const variants = (process.env.BENCH_AEDES_VARIANTS?.split(',') ?? [
       'bare',
       'adapter',
+      'format',
+      'post',
       'handle',
       'webhook',
     ]) as Variant[]
@@ -70,9 +79,13 @@ export async function run(): Promise<BenchPart> {
         ['aedes + webhook, HTTP to another process (msgs/s)', rate('webhook').toFixed(0)],
         ['aedes ratio (target >= 0.85)', ratio.toFixed(3)],
         ['  adapter + no-op webhook (msgs/s)', rate('adapter').toFixed(0)],
+        ['  adapter + body serialized only (msgs/s)', rate('format').toFixed(0)],
+        ['  adapter + body serialized and posted to a worker (msgs/s)', rate('post').toFixed(0)],
         ['  adapter + handle(), send answering at once (msgs/s)', rate('handle').toFixed(0)],
         ['broker-process CPU per message, bare (us)', cpu('bare').toFixed(2)],
         ['  added per event: adapter (us)', perEventUs('adapter').toFixed(2)],
+        ['  added per event: adapter + serialize (us)', perEventUs('format').toFixed(2)],
+        ['  added per event: adapter + serialize + postMessage (us)', perEventUs('post').toFixed(2)],
         ['  added per event: adapter + handle() + queue, no HTTP (us)', perEventUs('handle').toFixed(2)],
         ['    of which inside handle() itself (us)', handleSyncUs.toFixed(2)],
         ['  added per event: adapter + handle() + HTTP (us)', perEventUs('webhook').toFixed(2)],
@@ -83,6 +96,8 @@ export async function run(): Promise<BenchPart> {
         aedes_bare_msgs_per_s: Math.round(bare),
         aedes_webhook_msgs_per_s: Math.round(rate('webhook')),
         aedes_adapter_only_ratio: round(rate('adapter') / bare, 3),
+        aedes_format_only_ratio: round(rate('format') / bare, 3),
+        aedes_post_to_worker_ratio: round(rate('post') / bare, 3),
         aedes_handle_no_http_ratio: round(rate('handle') / bare, 3),
         aedes_adapter_us_per_event: round(perEventUs('adapter'), 2),
         aedes_handle_us_per_event: round(perEventUs('handle') - perEventUs('adapter'), 2),
@@ -150,7 +165,21 @@ async function runOnce(variant: Variant, receiver: CountingReceiver): Promise<Ru
 
 function webhookFor(variant: Variant, url: string): Webhook | undefined {
   if (variant === 'bare') return undefined
-  if (variant === 'adapter') return noopWebhook()
+  if (variant === 'adapter') return noopWebhook(() => {})
+  if (variant === 'format') return noopWebhook(serialize)
+  if (variant === 'post') {
+    const worker = new Worker("require('node:worker_threads').parentPort.on('message', () => {})", {
+      eval: true,
+    })
+    const webhook = noopWebhook((event) => {
+      const body = serialize(event)
+      if (typeof body === 'string') worker.postMessage(body)
+    })
+    webhook.close = async () => {
+      await worker.terminate()
+    }
+    return webhook
+  }
   const options: WebhookOptions = variant === 'handle' ? { send: async () => ({ status: 200 }) } : {}
   // max_queue holds every event of the run, so that none may be dropped.
   return createWebhook(
@@ -194,11 +223,16 @@ function timeHandle(webhook: Webhook): { webhook: Webhook; elapsedMs(): number }
   return { webhook: timed, elapsedMs: () => elapsed }
 }
 
-/** Wants the two events and does nothing with them: what the adapter alone costs. */
-function noopWebhook(): Webhook {
+/** What `handle()` does to an event before it queues it. */
+function serialize(event: HookEvent): string | Promise<string> {
+  return serializeEvent({ ...event, ts: Date.now() } as HookEvent, 'plain')
+}
+
+/** Wants the two events and only runs `onEvent` on them: what the adapter (and that) costs. */
+function noopWebhook(onEvent: (event: HookEvent) => void): Webhook {
   const wanted = new Set(BENCH_EVENTS)
   const webhook: Webhook = {
-    handle() {},
+    handle: onEvent,
     stats: () => ({
       matched: 0,
       queued: 0,
