@@ -3,6 +3,7 @@ import mqtt, { type Packet, type Parser } from 'mqtt-packet'
 import { HOOK_EVENT_NAMES, type HookEventName } from '../../events.ts'
 import type { Webhook } from '../../webhook-types.ts'
 import type { ConnectionObserver } from './observer.ts'
+import { decodePublish } from './publish-decoder.ts'
 
 export type Direction = 'inbound' | 'outbound'
 
@@ -180,11 +181,17 @@ export class PacketTap {
 
   /** Parses one whole packet (fixed header included) and hands it to the observer. */
   private parse(packet: Buffer): void {
-    // mqtt-packet decodes bad UTF-8 into U+FFFD without a word; MQTT says the connection must close.
-    if ((packet[0] as number) >> 4 === PUBLISH && !topicIsUtf8(packet, this.headerLength))
-      return void this.fail('PUBLISH topic is not valid UTF-8')
-    const parser = this.parserFor(this.observer.protocolVersion)
-    parser.parse(packet)
+    if ((packet[0] as number) >> 4 === PUBLISH) this.parsePublish(packet)
+    else this.parserFor(this.observer.protocolVersion).parse(packet)
+  }
+
+  private parsePublish(packet: Buffer): void {
+    // mqtt-packet would decode bad UTF-8 into U+FFFD without a word; MQTT says the connection must close.
+    if (!topicIsUtf8(packet, this.headerLength)) return void this.fail('PUBLISH topic is not valid UTF-8')
+    const decoded = decodePublish(packet, this.headerLength, this.observer.protocolVersion)
+    if (typeof decoded === 'string') return void this.fail(decoded)
+    if (this.direction === 'inbound') this.observer.inbound(decoded)
+    else this.observer.outbound(decoded)
   }
 
   private parserFor(version: number): Parser {
