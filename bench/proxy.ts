@@ -21,24 +21,30 @@ const ROUNDS = Number(process.env.BENCH_PROXY_ROUNDS ?? 3)
 const WINDOW = Number(process.env.BENCH_PROXY_WINDOW ?? 2_000)
 const PAYLOAD = Buffer.alloc(64, 'x')
 
-type Variant = 'direct' | 'proxy_off' | 'proxy_webhook'
+/**
+ * `proxy_observe` fires `on_message_publish` into a webhook whose `send` answers at once: the cost of
+ * observing, without the cost of HTTP, to tell the two apart.
+ */
+type Variant = 'direct' | 'proxy_off' | 'proxy_observe' | 'proxy_webhook'
+const VARIANTS: readonly Variant[] = ['direct', 'proxy_off', 'proxy_observe', 'proxy_webhook']
 
 export async function run(): Promise<BenchPart> {
   if (mosquittoMissing !== undefined) throw new Error(mosquittoMissing)
   const broker = await startMosquitto()
   const receiver = await startChild({ role: 'receiver' })
-  const rates: Record<Variant, number[]> = { direct: [], proxy_off: [], proxy_webhook: [] }
-  const lost: Record<Variant, number> = { direct: 0, proxy_off: 0, proxy_webhook: 0 }
+  const rates: Record<Variant, number[]> = { direct: [], proxy_off: [], proxy_observe: [], proxy_webhook: [] }
+  const lost: Record<Variant, number> = { direct: 0, proxy_off: 0, proxy_observe: 0, proxy_webhook: 0 }
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      for (const variant of ['direct', 'proxy_off', 'proxy_webhook'] as const) {
+      for (const variant of VARIANTS) {
         const proxy =
           variant === 'direct'
             ? null
             : await startChild({
                 role: 'proxy',
                 upstreamPort: broker.port,
-                webhookUrl: variant === 'proxy_webhook' ? `http://127.0.0.1:${receiver.port}/hook` : null,
+                webhookUrl: variant === 'proxy_off' ? null : `http://127.0.0.1:${receiver.port}/hook`,
+                noHttp: variant === 'proxy_observe',
               })
         try {
           const port = proxy?.port ?? broker.port
@@ -56,17 +62,20 @@ export async function run(): Promise<BenchPart> {
   }
   const direct = median(rates.direct)
   const off = median(rates.proxy_off)
+  const observe = median(rates.proxy_observe)
   const on = median(rates.proxy_webhook)
   const fmt = (rate: number) => `${Math.round(rate).toLocaleString('en')} msg/s`
   return {
     rows: [
       [`QoS 0, ${MESSAGES} x 64 B, 1 pub -> 1 sub (raw sockets), mosquitto direct`, fmt(direct)],
       ['  through the proxy, webhook off', `${fmt(off)} (${ratio(off, direct)})`],
+      ['  through the proxy, on_message_publish, no HTTP', `${fmt(observe)} (${ratio(observe, direct)})`],
       ['  through the proxy, on_message_publish on', `${fmt(on)} (${ratio(on, direct)})`],
-      ['  messages lost (QoS 0), all runs', `${lost.direct} / ${lost.proxy_off} / ${lost.proxy_webhook}`],
+      ['  messages lost (QoS 0), all runs', VARIANTS.map((variant) => lost[variant]).join(' / ')],
     ],
     results: {
       proxy_ratio: round3(off / direct),
+      proxy_observe_ratio: round3(observe / direct),
       proxy_webhook_ratio: round3(on / direct),
       proxy_direct_msgs_per_s: Math.round(direct),
       proxy_off_msgs_per_s: Math.round(off),
@@ -176,6 +185,8 @@ interface ChildSpec {
   role: 'proxy' | 'receiver'
   upstreamPort?: number
   webhookUrl?: string | null
+  /** Replace HTTP with a `send` that answers 200 at once. */
+  noHttp?: boolean
 }
 
 /** Runs this file in another process in the given role; it prints the port it listens on. */
@@ -216,11 +227,14 @@ async function runChild(spec: ChildSpec): Promise<void> {
     process.once('SIGTERM', () => process.exit(0))
     return
   }
-  const webhook = createWebhook({
-    url: spec.webhookUrl ?? 'http://127.0.0.1:9/unused',
-    enable: spec.webhookUrl !== null,
-    events: [{ event: 'on_message_publish' }],
-  })
+  const webhook = createWebhook(
+    {
+      url: spec.webhookUrl ?? 'http://127.0.0.1:9/unused',
+      enable: spec.webhookUrl !== null,
+      events: [{ event: 'on_message_publish' }],
+    },
+    spec.noHttp ? { send: async () => ({ status: 200 }) } : {},
+  )
   const proxy = await startProxy({
     listen: { host: '127.0.0.1', port: 0 },
     upstream: { host: '127.0.0.1', port: spec.upstreamPort ?? 1883 },
