@@ -298,3 +298,25 @@ test('createPacketObserver used directly: packet objects in, events out, close f
     { event: 'on_session_terminated', ...id, reason: 'abnormal' },
   ])
 })
+
+test('only acks wanted, MQTT 5: a topic alias set by a QoS 0 delivery still resolves a later QoS 1 one', async () => {
+  const webhook = recordingWebhook(['on_message_acked'])
+  const pair = wrappedPair(webhook)
+  await pair.clientSends(connect(), 5)
+  await pair.serverSends({ cmd: 'connack', reasonCode: 0, sessionPresent: false }, 5)
+  const publish = { cmd: 'publish', dup: false, retain: false } as const
+  await pair.serverSends(
+    { ...publish, qos: 0, topic: 'aliased/topic', payload: Buffer.from('a'), properties: { topicAlias: 4 } },
+    5,
+  )
+  await pair.serverSends(
+    { ...publish, qos: 1, messageId: 8, topic: '', payload: Buffer.from('b'), properties: { topicAlias: 4 } },
+    5,
+  )
+  await pair.clientSends({ cmd: 'puback', messageId: 8 }, 5)
+  await pair.end()
+  assert.deepEqual(
+    plain(webhook.events).map((e) => [e.event, e.topic, e.payload]),
+    [['on_message_acked', 'aliased/topic', 'b']],
+  )
+})

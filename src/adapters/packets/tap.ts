@@ -162,9 +162,11 @@ export class PacketTap {
     const first = this.header[0] as number
     const type = first >> 4
     let wanted = this.selection[type] === true
-    // Only QoS 1/2 deliveries can be acknowledged: skip QoS 0 ones when only acks are wanted.
+    // Only QoS 1/2 deliveries can be acknowledged: skip QoS 0 ones when only acks are wanted (but not in
+    // MQTT 5, where a QoS 0 PUBLISH may set a topic alias that a later QoS 1 one uses).
     if (wanted && type === PUBLISH && this.direction === 'outbound' && (first & 0x06) === 0)
-      wanted = this.observer.state.webhook.wants('on_message_delivered')
+      wanted =
+        this.observer.protocolVersion === 5 || this.observer.state.webhook.wants('on_message_delivered')
     if (wanted && this.remaining > this.maxPacketSize)
       return this.fail(`remaining length ${this.remaining} over the limit of ${this.maxPacketSize}`)
     this.collected = wanted ? [Buffer.from(this.header.subarray(0, this.headerLength))] : null
