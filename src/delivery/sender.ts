@@ -8,7 +8,7 @@ import axios, { type AxiosInstance } from 'axios'
 import type { ResolvedConfig } from '../config-types.ts'
 import { signatureHeaders } from '../security/signing.ts'
 import type { WebhookOptions, WebhookResponse } from '../webhook-types.ts'
-import type { AttemptSender } from './dispatcher.ts'
+import type { AttemptSender } from './job.ts'
 
 export interface Sender {
   send: AttemptSender
