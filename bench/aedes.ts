@@ -2,37 +2,25 @@
  * The aedes part of `npm run bench` (SPEC §8): one publisher sends 50,000 QoS 0 messages of 100 bytes to
  * one subscriber through aedes, timed until the subscriber has them all; bare aedes against aedes with a
  * webhook on `on_message_publish` and `on_message_delivered` posting to a receiver in another process.
- * To tell where the time goes, two more variants split the webhook's cost: the adapter handing events to a
- * webhook that does nothing, and the real `handle()` with `options.send` answering at once (no HTTP).
- * Variants run alternately, a few rounds, and report medians.
+ * To tell where the time goes, more variants split the webhook's cost (`aedes-variants.ts`): the adapter
+ * alone, serializing, handing bodies to a worker, the real `handle()` without HTTP. Variants run
+ * alternately, a few rounds, and report medians. `BENCH_AEDES_PROFILE=dir` profiles each timed window.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { type AddressInfo, connect as connectTcp, createServer, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
-import { Worker } from 'node:worker_threads'
 import { Aedes } from 'aedes'
 import mqtt from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { attachAedes } from '../src/adapters/aedes/index.ts'
-import type { HookEvent, HookEventName } from '../src/events.ts'
-import { serializeEvent } from '../src/format.ts'
-import { createWebhook } from '../src/webhook.ts'
-import type { Webhook, WebhookOptions } from '../src/webhook-types.ts'
+import { startProfiler, timeHandle, type Variant, webhookFor } from './aedes-variants.ts'
 import type { BenchPart } from './part.ts'
 
 const MESSAGES = 50_000
 const PAYLOAD_BYTES = 100
 const ROUNDS = Number(process.env.BENCH_AEDES_ROUNDS ?? 3)
-const BENCH_EVENTS: HookEventName[] = ['on_message_publish', 'on_message_delivered']
-
-/**
- * `adapter`: a webhook that does nothing. `format`: it only serializes the body (what must stay on the
- * broker's thread if queue and sender moved elsewhere); `post`: and posts it to a worker that drops it (the
- * cost of handing over, one message per event). `handle`: the real `handle()`, `send` answering at once.
- */
-type Variant = 'bare' | 'adapter' | 'format' | 'post' | 'handle' | 'webhook'
 
 interface RunResult {
   messagesPerS: number
@@ -116,7 +104,7 @@ async function runOnce(variant: Variant, receiver: CountingReceiver): Promise<Ru
   const server = createServer(broker.handle).listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
-  const webhook = webhookFor(variant, receiver.url)
+  const webhook = webhookFor(variant, receiver.url, MESSAGES)
   const timed = variant === 'handle' && webhook ? timeHandle(webhook) : undefined
   const detach = webhook ? attachAedes(broker, timed?.webhook ?? webhook) : () => {}
   const receivedBefore = variant === 'webhook' ? await receiver.count() : 0
@@ -161,98 +149,6 @@ async function runOnce(variant: Variant, receiver: CountingReceiver): Promise<Ru
     server.close()
     await webhook?.close({ timeout_ms: 5000 })
   }
-}
-
-function webhookFor(variant: Variant, url: string): Webhook | undefined {
-  if (variant === 'bare') return undefined
-  if (variant === 'adapter') return noopWebhook(() => {})
-  if (variant === 'format') return noopWebhook(serialize)
-  if (variant === 'post') {
-    const worker = new Worker("require('node:worker_threads').parentPort.on('message', () => {})", {
-      eval: true,
-    })
-    const webhook = noopWebhook((event) => {
-      const body = serialize(event)
-      if (typeof body === 'string') worker.postMessage(body)
-    })
-    webhook.close = async () => {
-      await worker.terminate()
-    }
-    return webhook
-  }
-  const options: WebhookOptions = variant === 'handle' ? { send: async () => ({ status: 200 }) } : {}
-  // max_queue holds every event of the run, so that none may be dropped.
-  return createWebhook(
-    { url, events: BENCH_EVENTS.map((event) => ({ event })), max_queue: 2 * MESSAGES + 1000 },
-    options,
-  )
-}
-
-/**
- * With `BENCH_AEDES_PROFILE=dir`, a CPU profile of the timed window only (no start-up, no flush) is written
- * to `dir/aedes-<variant>-<n>.cpuprofile`, to see where the broker's thread spends its time.
- */
-async function startProfiler(): Promise<{ stop(variant: Variant): Promise<void> } | undefined> {
-  const dir = process.env.BENCH_AEDES_PROFILE
-  if (!dir) return undefined
-  const { Session } = await import('node:inspector/promises')
-  const { writeFile } = await import('node:fs/promises')
-  const session = new Session()
-  session.connect()
-  await session.post('Profiler.enable')
-  await session.post('Profiler.start')
-  return {
-    async stop(variant) {
-      const { profile } = await session.post('Profiler.stop')
-      session.disconnect()
-      await writeFile(`${dir}/aedes-${variant}-${Date.now()}.cpuprofile`, JSON.stringify(profile))
-    },
-  }
-}
-
-/** The same webhook, with the time spent inside its `handle()` (synchronous: match, serialize, enqueue) summed. */
-function timeHandle(webhook: Webhook): { webhook: Webhook; elapsedMs(): number } {
-  let elapsed = 0
-  const timed: Webhook = Object.create(webhook)
-  timed.handle = (event) => {
-    const start = performance.now()
-    webhook.handle(event)
-    elapsed += performance.now() - start
-  }
-  timed.wants = (name) => webhook.wants(name)
-  return { webhook: timed, elapsedMs: () => elapsed }
-}
-
-/** What `handle()` does to an event before it queues it. */
-function serialize(event: HookEvent): string | Promise<string> {
-  return serializeEvent({ ...event, ts: Date.now() } as HookEvent, 'plain')
-}
-
-/** Wants the two events and only runs `onEvent` on them: what the adapter (and that) costs. */
-function noopWebhook(onEvent: (event: HookEvent) => void): Webhook {
-  const wanted = new Set(BENCH_EVENTS)
-  const webhook: Webhook = {
-    handle: onEvent,
-    stats: () => ({
-      matched: 0,
-      queued: 0,
-      inflight: 0,
-      success: 0,
-      failed: 0,
-      retried: 0,
-      dropped: 0,
-      dropped_by_reason: { queue_full: 0, closed: 0 },
-      events: {},
-    }),
-    flush: async () => {},
-    close: async () => {},
-    on: () => webhook,
-    once: () => webhook,
-    off: () => webhook,
-    reportError() {},
-    wants: (name) => wanted.has(name),
-  }
-  return webhook
 }
 
 /** The 50,000 PUBLISH packets as one buffer: the publisher costs nothing while timing. */
