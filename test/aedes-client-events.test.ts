@@ -193,3 +193,30 @@ test('takeover of a persistent session by a persistent connection does not end i
     { event: 'on_session_terminated', clientid: 'p', username: 'b', reason: 'discarded' },
   ])
 })
+
+test('an MQTT 5 CONNECT, which aedes 1.x refuses, fires connect and a failed connack with the id it carried', async (t) => {
+  const webhook = recordingWebhook()
+  const { url } = await startAttachedAedes(t, webhook)
+  await assert.rejects(
+    connectClient(t, url, { clientId: 'v5', username: 'u5', protocolVersion: 5, keepalive: 15 }),
+  )
+  await webhook.waitFor((events) => eventsNamed(events, 'on_client_connack').length === 1)
+  assert.deepEqual(eventsNamed(webhook.events, ...clientEvents), [
+    {
+      event: 'on_client_connect',
+      clientid: 'v5',
+      username: 'u5',
+      ipaddress: '127.0.0.1',
+      keepalive: 15,
+      proto_ver: 5,
+    },
+    {
+      event: 'on_client_connack',
+      proto_ver: 5,
+      keepalive: 15,
+      conn_ack: 'fail',
+      username: 'u5',
+      clientid: 'v5',
+    },
+  ])
+})
