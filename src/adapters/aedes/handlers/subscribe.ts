@@ -19,7 +19,7 @@ export function handleSubscribe(
       clientid: client.id,
       username: record.username,
       topic: subscription.topic,
-      opts: { qos: subscription.qos },
+      opts: { qos: clampQos(subscription.qos) },
     })
   }
   return record
