@@ -49,6 +49,8 @@ export class Dispatcher {
   /** Runs at most `poolSize` workers, each taking jobs until none is left (so p-queue costs once per burst). */
   readonly #pool: PQueue
   #workers = 0
+  /** Workers waiting for a job; `#pump` resumes one with it, close resumes them all with nothing. */
+  #idleWorkers: Array<(entry: Entry | undefined) => void> = []
   readonly #deadlines: Deadlines
   /** Jobs accepted and not yet reported. */
   #pending = 0
@@ -147,23 +149,43 @@ export class Dispatcher {
     this.#deadlines.abortAll(CLOSED)
     for (const entry of this.#inflight) this.#drop(entry, 'closed')
     this.#inflight.clear()
+    const idle = this.#idleWorkers
+    this.#idleWorkers = []
+    for (const resume of idle) resume(undefined)
   }
 
-  /** Starts workers while the pool has room and a job can start; busy workers pick up the rest. */
+  /** Hands startable jobs to idle workers, then starts workers while the pool has room. */
   #pump(): void {
-    while (this.#workers < this.#options.poolSize) {
+    for (;;) {
+      const idle = this.#idleWorkers.pop()
+      if (idle === undefined && this.#workers >= this.#options.poolSize) return
       const entry = this.#nextStartable()
-      if (entry === undefined) return
-      this.#workers++
-      void this.#pool.add(() => this.#work(entry))
+      if (entry === undefined) {
+        if (idle !== undefined) this.#idleWorkers.push(idle)
+        return
+      }
+      if (idle !== undefined) idle(entry)
+      else {
+        this.#workers++
+        void this.#pool.add(() => this.#work(entry))
+      }
     }
   }
 
-  /** One pool slot: attempts `first`, then jobs one after the other until nothing can start. Never rejects. */
+  /**
+   * One pool slot: attempts `first`, then job after job. With nothing to do it waits for `#pump` to hand
+   * it the next job rather than ending: events trickling in one at a time (a broker's normal pace) would
+   * otherwise pay for a p-queue task each. Ends only at close. Never rejects.
+   */
   async #work(first: Entry): Promise<void> {
     try {
-      for (let entry: Entry | undefined = first; entry !== undefined; entry = this.#nextStartable())
+      let entry: Entry | undefined = first
+      while (entry !== undefined) {
         await this.#attempt(entry)
+        entry = this.#nextStartable()
+        if (entry === undefined && !this.#aborted)
+          entry = await new Promise<Entry | undefined>((resolve) => this.#idleWorkers.push(resolve))
+      }
     } finally {
       this.#workers--
     }
