@@ -3,10 +3,14 @@
  *
  * Attempts that start within the same `slackMs` window share a signal, aborted `timeoutMs + slackMs` after
  * the window opened: every attempt is cut no earlier than `timeoutMs` after it started and at most
- * `slackMs` later. Creating an AbortSignal costs more than the rest of the dispatcher's work per attempt.
+ * `slackMs` later. Creating an AbortSignal costs more than the rest of the dispatcher's work per attempt;
+ * but adding a listener to one walks all its listeners, so a window also closes after a few attempts.
  */
 import { setMaxListeners } from 'node:events'
 import { DEADLINE } from './retry.ts'
+
+/** Attempts per shared signal: beyond this, adding a listener costs more than a new signal. */
+const ATTEMPTS_PER_WINDOW = 8
 
 interface Window {
   controller: AbortController
@@ -19,6 +23,7 @@ export class Deadlines {
   readonly #live = new Set<Window>()
   #current: Window | undefined
   #currentCloses = 0
+  #currentAttempts = 0
 
   /**
    * @param timeoutMs The shortest time an attempt gets.
@@ -32,10 +37,16 @@ export class Deadlines {
   /** The signal for an attempt starting now. */
   signal(): AbortSignal {
     const now = Date.now()
-    if (this.#current === undefined || now >= this.#currentCloses) {
+    if (
+      this.#current === undefined ||
+      now >= this.#currentCloses ||
+      this.#currentAttempts >= ATTEMPTS_PER_WINDOW
+    ) {
       this.#current = this.#open()
       this.#currentCloses = now + this.#slackMs
+      this.#currentAttempts = 0
     }
+    this.#currentAttempts++
     return this.#current.controller.signal
   }
 

@@ -47,7 +47,11 @@ export function createSender(
   const url = config.url
   return {
     async send(job, _attempt, signal): Promise<WebhookResponse> {
-      const response = await client.post<string>(url, job.body, {
+      // request() rather than post(): post() merges its config once more before request() does.
+      const response = await client.request<string>({
+        method: 'post',
+        url,
+        data: job.body,
         headers: headersFor(job.id, job.body),
         signal,
       })
