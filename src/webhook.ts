@@ -8,9 +8,10 @@ import { EventEmitter } from 'node:events'
 import { resolveConfig } from './config.ts'
 import type { PayloadEncoding, ResolvedConfig, WebhookConfig } from './config-types.ts'
 import { Dispatcher } from './delivery/dispatcher.ts'
-import type { DeliveryJob, DispatcherCallbacks } from './delivery/job.ts'
+import type { Delivery, DispatcherCallbacks } from './delivery/job.ts'
 import type { AttemptOutcome } from './delivery/retry.ts'
 import { createSender, type Sender } from './delivery/sender.ts'
+import { DeliveryThread } from './delivery/thread.ts'
 import type { HookEvent, HookEventName } from './events.ts'
 import { serializeEvent } from './format.ts'
 import { createMatcher } from './rules.ts'
@@ -40,8 +41,11 @@ class HttpWebhook extends EventEmitter implements Webhook {
   readonly #encoding: PayloadEncoding
   readonly #url: string
   readonly #sensitive: readonly string[]
+  /** Only with `options.send`: delivery then stays on this thread, since a function cannot cross threads. */
   readonly #sender: Sender | undefined
-  readonly #dispatcher: Dispatcher | undefined
+  readonly #delivery: Delivery | undefined
+  /** The events of jobs not yet reported, by id: reports carry the event, and `options.send` gets it. */
+  readonly #events = new Map<number, HookEvent>()
   readonly #idPrefix = `msg_${randomBytes(12).toString('base64url')}`
   #idCounter = 0
   #matched = 0
@@ -59,8 +63,22 @@ class HttpWebhook extends EventEmitter implements Webhook {
     if (!config.enable) return
     for (const name of this.#wanted) this.#perEvent[name] = { matched: 0 }
     if (config.tls?.rejectUnauthorized === false) this.#warnUnverified()
-    this.#sender = createSender(config, options, (id) => this.#webhookId(id))
-    this.#dispatcher = new Dispatcher({
+    const webhookId = (id: number) => this.#webhookId(id)
+    const send = options.send
+    if (send === undefined) {
+      this.#delivery = new DeliveryThread({
+        config,
+        idPrefix: this.#idPrefix,
+        sensitive,
+        callbacks: { ...this.#reporters(), lost: (error) => this.#lost(error) },
+      })
+      return
+    }
+    this.#sender = createSender(config, webhookId, {
+      send,
+      eventOf: (id) => this.#events.get(id) as HookEvent,
+    })
+    this.#delivery = new Dispatcher({
       poolSize: config.poolSize,
       maxQueue: config.maxQueue,
       ordered: config.ordering === 'per-client',
@@ -73,8 +91,8 @@ class HttpWebhook extends EventEmitter implements Webhook {
   }
 
   handle(event: HookEvent): void {
-    const dispatcher = this.#dispatcher
-    if (dispatcher === undefined) return
+    const delivery = this.#delivery
+    if (delivery === undefined) return
     try {
       if (!this.#matches(event)) return
       const stamped = stampTimes(event)
@@ -84,12 +102,9 @@ class HttpWebhook extends EventEmitter implements Webhook {
       this.#matched++
       const counts = this.#perEvent[stamped.event]
       if (counts !== undefined) counts.matched++
-      dispatcher.enqueue({
-        id: this.#idCounter++,
-        body,
-        key: orderingKey(stamped),
-        event: stamped,
-      })
+      const id = this.#idCounter++
+      this.#events.set(id, stamped)
+      delivery.enqueue({ id, body, key: orderingKey(stamped) })
     } catch (error) {
       this.reportError(toError(error, 'handle() could not take an event'))
     }
@@ -103,7 +118,7 @@ class HttpWebhook extends EventEmitter implements Webhook {
     const perEvent: WebhookStats['events'] = {}
     for (const [name, counts] of Object.entries(this.#perEvent))
       perEvent[name as HookEventName] = { matched: counts.matched }
-    const delivery = this.#dispatcher?.stats()
+    const delivery = this.#delivery?.stats()
     return {
       matched: this.#matched,
       queued: delivery?.queued ?? 0,
@@ -119,7 +134,7 @@ class HttpWebhook extends EventEmitter implements Webhook {
   }
 
   flush(): Promise<void> {
-    return this.#dispatcher?.flush() ?? Promise.resolve()
+    return this.#delivery?.flush() ?? Promise.resolve()
   }
 
   /**
@@ -128,8 +143,8 @@ class HttpWebhook extends EventEmitter implements Webhook {
    * everything left as dropped (`closed`) and closes every socket. Idempotent.
    */
   async close(options: { timeout_ms?: number } = {}): Promise<void> {
-    if (this.#dispatcher === undefined) return
-    await this.#dispatcher.close(options.timeout_ms ?? DEFAULT_CLOSE_TIMEOUT_MS)
+    if (this.#delivery === undefined) return
+    await this.#delivery.close(options.timeout_ms ?? DEFAULT_CLOSE_TIMEOUT_MS)
     this.#sender?.destroy()
   }
 
@@ -156,30 +171,47 @@ class HttpWebhook extends EventEmitter implements Webhook {
 
   #reporters(): DispatcherCallbacks {
     return {
-      delivered: (job, attempts, status) => {
-        if (this.listenerCount('delivered') > 0)
-          this.#emitReport('delivered', { event: job.event, id: this.#webhookId(job.id), attempts, status })
+      delivered: (id, attempts, status) => {
+        const event = this.#takeEvent(id)
+        if (event !== undefined && this.listenerCount('delivered') > 0)
+          this.#emitReport('delivered', { event, id: this.#webhookId(id), attempts, status })
       },
-      failed: (job, attempts, outcome) => {
-        const report = this.#failedReport(job, attempts, outcome)
+      failed: (id, attempts, outcome) => {
+        const event = this.#takeEvent(id)
+        const report = this.#failedReport(id, attempts, outcome)
         this.#logger?.debug(
           { id: report.id, attempts, status: report.status, code: report.code },
           report.message,
         )
-        this.#emitReport('failed', report)
+        if (event !== undefined) this.#emitReport('failed', { event, ...report })
       },
-      dropped: (job, attempts, reason: DropReason) => {
-        if (this.listenerCount('dropped') > 0)
-          this.#emitReport('dropped', { event: job.event, id: this.#webhookId(job.id), attempts, reason })
+      dropped: (id, attempts, reason: DropReason) => {
+        const event = this.#takeEvent(id)
+        if (event !== undefined && this.listenerCount('dropped') > 0)
+          this.#emitReport('dropped', { event, id: this.#webhookId(id), attempts, reason })
       },
     }
   }
 
-  #failedReport(job: DeliveryJob, attempts: number, outcome: AttemptOutcome): FailedReport {
+  #takeEvent(id: number): HookEvent | undefined {
+    const event = this.#events.get(id)
+    if (event !== undefined) this.#events.delete(id)
+    return event
+  }
+
+  /** The delivery thread died: whatever it held is reported failed (its count is the thread's to keep). */
+  #lost(error: Error): void {
+    this.reportError(error)
+    const outcome: AttemptOutcome = { kind: 'fail', code: 'ERR_DELIVERY_THREAD', message: error.message }
+    for (const [id, event] of this.#events)
+      this.#emitReport('failed', { event, ...this.#failedReport(id, 0, outcome) })
+    this.#events.clear()
+  }
+
+  #failedReport(id: number, attempts: number, outcome: AttemptOutcome): Omit<FailedReport, 'event'> {
     const plural = attempts === 1 ? 'attempt' : 'attempts'
-    const report: FailedReport = {
-      event: job.event,
-      id: this.#webhookId(job.id),
+    const report: Omit<FailedReport, 'event'> = {
+      id: this.#webhookId(id),
       attempts,
       message: `POST ${this.#url} failed after ${attempts} ${plural}: ${outcome.message ?? outcome.code ?? 'unknown error'}`,
     }

@@ -22,6 +22,8 @@ test('queue overflow drops the oldest waiting events, counts them and reports ea
   const reports = collectReports(webhook)
 
   for (let n = 1; n <= 11; n++) webhook.handle(publish(n))
+  // The delivery thread takes the events in one batch; once the first is in flight, five wait.
+  await waitFor(() => webhook.stats().inflight === 1, 'the first event in flight')
   const during = webhook.stats()
   await webhook.flush()
 

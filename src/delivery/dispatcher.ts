@@ -12,6 +12,7 @@ import type { DropReason } from '../webhook-types.ts'
 import { Deadlines } from './deadlines.ts'
 import type {
   AttemptSender,
+  Delivery,
   DeliveryJob,
   DispatcherCallbacks,
   DispatcherOptions,
@@ -37,7 +38,7 @@ interface Entry extends DeliveryJob, Schedulable {
   timer: NodeJS.Timeout | undefined
 }
 
-export class Dispatcher {
+export class Dispatcher implements Delivery {
   readonly #options: DispatcherOptions
   readonly #callbacks: DispatcherCallbacks
   readonly #scheduler: Scheduler<Entry>
@@ -76,7 +77,6 @@ export class Dispatcher {
       id: job.id,
       body: job.body,
       key: job.key,
-      event: job.event,
       older: undefined,
       newer: undefined,
       laneNext: undefined,
@@ -293,19 +293,19 @@ export class Dispatcher {
   #deliver(entry: Entry, status: number): void {
     this.#success++
     this.#finish(entry)
-    this.#callbacks.delivered(entry, entry.attempts, status)
+    this.#callbacks.delivered(entry.id, entry.attempts, status)
   }
 
   #fail(entry: Entry, outcome: AttemptOutcome): void {
     this.#failed++
     this.#finish(entry)
-    this.#callbacks.failed(entry, entry.attempts, outcome)
+    this.#callbacks.failed(entry.id, entry.attempts, outcome)
   }
 
   #drop(entry: Entry, reason: DropReason): void {
     this.#dropped[reason]++
     this.#finish(entry)
-    this.#callbacks.dropped(entry, entry.attempts, reason)
+    this.#callbacks.dropped(entry.id, entry.attempts, reason)
   }
 
   #finish(entry: Entry): void {

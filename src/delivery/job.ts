@@ -2,7 +2,6 @@
  * The dispatcher's narrow interface: what the front hands it, and what it hands back. Plain data only,
  * so that the dispatcher could run on a worker thread.
  */
-import type { HookEvent } from '../events.ts'
 import type { DropReason, WebhookResponse } from '../webhook-types.ts'
 import type { AttemptOutcome } from './retry.ts'
 
@@ -14,20 +13,30 @@ export interface DeliveryJob {
   body: string | Promise<string>
   /** Events with the same key are delivered one at a time, in order (with `ordered`). */
   key: string
-  event: HookEvent
 }
 
 /** Sends one attempt; resolves with the response, rejects like a network error. */
 export type AttemptSender = (
-  job: { id: number; body: string; event: HookEvent },
+  job: { id: number; body: string },
   attempt: number,
   signal: AbortSignal,
 ) => Promise<WebhookResponse>
 
+/** How each job ended, by its id: every job ends in exactly one of these. */
 export interface DispatcherCallbacks {
-  delivered(job: DeliveryJob, attempts: number, status: number): void
-  failed(job: DeliveryJob, attempts: number, outcome: AttemptOutcome): void
-  dropped(job: DeliveryJob, attempts: number, reason: DropReason): void
+  delivered(id: number, attempts: number, status: number): void
+  failed(id: number, attempts: number, outcome: AttemptOutcome): void
+  dropped(id: number, attempts: number, reason: DropReason): void
+}
+
+/** What the front delivers through: the dispatcher itself, or the same on a worker thread (`thread.ts`). */
+export interface Delivery {
+  enqueue(job: DeliveryJob): void
+  stats(): DispatcherStats
+  /** Resolves when every accepted job has been reported. */
+  flush(): Promise<void>
+  /** Stops accepting, drains until `timeoutMs`, then drops what is left as `closed`. Idempotent. */
+  close(timeoutMs: number): Promise<void>
 }
 
 export interface DispatcherOptions {

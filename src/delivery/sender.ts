@@ -6,6 +6,7 @@ import { Agent as HttpsAgent } from 'node:https'
 import { rootCertificates } from 'node:tls'
 import axios, { type AxiosInstance } from 'axios'
 import type { ResolvedConfig } from '../config-types.ts'
+import type { HookEvent } from '../events.ts'
 import { signatureHeaders } from '../security/signing.ts'
 import type { WebhookOptions, WebhookResponse } from '../webhook-types.ts'
 import type { AttemptSender } from './job.ts'
@@ -16,26 +17,31 @@ export interface Sender {
   destroy(): void
 }
 
+/** The user's `options.send`, and where to find the event a job's id names (the request carries it). */
+export interface CustomSend {
+  send: NonNullable<WebhookOptions['send']>
+  eventOf(id: number): HookEvent
+}
+
 /**
- * A sender for `config`: `options.send` when given, else axios.
+ * A sender for `config`: the user's `options.send` when given, else axios.
  * @param webhookId Names a job's id as its `webhook-id` header.
  */
 export function createSender(
   config: ResolvedConfig,
-  options: WebhookOptions,
   webhookId: (id: number) => string,
+  custom?: CustomSend,
 ): Sender {
   const headersFor = headerBuilder(config, webhookId)
-  const custom = options.send
   if (custom !== undefined) {
     return {
       send: (job, attempt, signal) =>
-        custom({
+        custom.send({
           url: config.url,
           headers: headersFor(job.id, job.body),
           body: job.body,
           signal,
-          event: job.event,
+          event: custom.eventOf(job.id),
           attempt,
         }),
       destroy() {},

@@ -2,7 +2,12 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 import type { TestContext } from 'node:test'
 import type { WebhookConfig } from '../../src/config-types.ts'
-import type { ClientConnackEvent, ClientDisconnectedEvent, MessagePublishEvent } from '../../src/events.ts'
+import type {
+  ClientConnackEvent,
+  ClientDisconnectedEvent,
+  HookEvent,
+  MessagePublishEvent,
+} from '../../src/events.ts'
 import { createWebhook } from '../../src/webhook.ts'
 import type {
   DeliveredReport,

@@ -1,0 +1,59 @@
+/**
+ * What the broker's thread and the delivery thread say to each other (see `thread.ts`). Plain data,
+ * batched: one message carries every job or report of a turn of the event loop.
+ */
+import type { ResolvedConfig } from '../config-types.ts'
+import type { AttemptOutcome } from './retry.ts'
+
+export interface DeliveryThreadData {
+  config: ResolvedConfig
+  /** The `webhook-id` of job `n` is this prefix followed by `n` in base 36. */
+  idPrefix: string
+  /** Strings that must never appear in a failure message. */
+  sensitive: readonly string[]
+  /** Counters the delivery thread keeps current, indexed by `Counter`. */
+  counters: SharedArrayBuffer
+}
+
+/** Indexes into the shared counters (a Float64Array: counts outgrow 32 bits on a long-lived broker). */
+export const Counter = {
+  received: 0,
+  queued: 1,
+  inflight: 2,
+  success: 3,
+  failed: 4,
+  retried: 5,
+  droppedQueueFull: 6,
+  droppedClosed: 7,
+} as const
+export const COUNTER_COUNT = 8
+
+/**
+ * Bodies never hold a raw line feed (JSON escapes it inside strings), so a batch travels as one string:
+ * one copy for the whole batch instead of one structured-clone per body.
+ */
+export const BODY_SEPARATOR = '\n'
+
+export type ToDeliveryThread =
+  /** Jobs in arrival order; `keys` only when delivery is ordered per client. */
+  | { type: 'jobs'; ids: number[]; bodies: string; keys?: string[] }
+  | { type: 'flush'; seq: number }
+  | { type: 'close'; timeoutMs: number }
+
+export interface FailedJob {
+  id: number
+  attempts: number
+  outcome: AttemptOutcome
+}
+
+export type FromDeliveryThread =
+  | {
+      type: 'reports'
+      /** Flattened triples: id, attempts, status. */
+      delivered: number[]
+      failed: FailedJob[]
+      /** Flattened triples: id, attempts, 0 for `queue_full` or 1 for `closed`. */
+      dropped: number[]
+    }
+  | { type: 'flushed'; seq: number }
+  | { type: 'closed' }

@@ -1,0 +1,154 @@
+/**
+ * The delivery thread: the dispatcher and the HTTP sender, away from the broker's event loop.
+ *
+ * It takes batches of jobs, delivers them exactly as the in-thread dispatcher would, keeps the shared
+ * counters current, and sends reports back in batches, one per turn of its event loop.
+ */
+import { setPriority } from 'node:os'
+import { parentPort, workerData } from 'node:worker_threads'
+import type { ResolvedConfig } from '../config-types.ts'
+import type { DropReason } from '../webhook-types.ts'
+import { Dispatcher } from './dispatcher.ts'
+import { createSender } from './sender.ts'
+import {
+  BODY_SEPARATOR,
+  Counter,
+  type DeliveryThreadData,
+  type FailedJob,
+  type FromDeliveryThread,
+  type ToDeliveryThread,
+} from './thread-protocol.ts'
+
+/**
+ * The broker comes first: on Linux a thread has its own nice value, so this lowers the priority of this
+ * thread alone. When the two compete for a core (2-core machines), clients keep their pace and the
+ * queue absorbs the difference. Elsewhere the call would renice the whole process: skipped.
+ */
+const DELIVERY_NICENESS = 10
+
+const port = parentPort
+if (port === null) throw new Error('mqtt-webhook: thread-worker.ts runs as a worker thread only')
+const data = workerData as DeliveryThreadData
+const config = withBuffers(data.config)
+const counters = new Float64Array(data.counters)
+
+if (process.platform === 'linux') {
+  try {
+    setPriority(0, DELIVERY_NICENESS)
+  } catch {
+    // Not permitted here: deliver at normal priority.
+  }
+}
+
+let delivered: number[] = []
+let failed: FailedJob[] = []
+let dropped: number[] = []
+let reportScheduled = false
+
+const sender = createSender(config, (id) => data.idPrefix + id.toString(36))
+const dispatcher = new Dispatcher({
+  poolSize: config.poolSize,
+  maxQueue: config.maxQueue,
+  ordered: config.ordering === 'per-client',
+  cancelTimeout: config.cancelTimeout,
+  retry: config.retry,
+  send: sender.send,
+  sensitive: data.sensitive,
+  callbacks: {
+    delivered(id, attempts, status) {
+      delivered.push(id, attempts, status)
+      scheduleReport()
+    },
+    failed(id, attempts, outcome) {
+      failed.push({ id, attempts, outcome })
+      scheduleReport()
+    },
+    dropped(id, attempts, reason: DropReason) {
+      dropped.push(id, attempts, reason === 'queue_full' ? 0 : 1)
+      scheduleReport()
+    },
+  },
+})
+
+// Retries and attempts starting change the counters without any report: keep them fresh anyway.
+setInterval(publishCounters, 50).unref()
+
+port.on('message', (message: ToDeliveryThread) => {
+  switch (message.type) {
+    case 'jobs':
+      takeJobs(message.ids, message.bodies, message.keys)
+      break
+    case 'flush':
+      void dispatcher.flush().then(() => reply({ type: 'flushed', seq: message.seq }))
+      break
+    case 'close':
+      void dispatcher.close(message.timeoutMs).then(() => {
+        sender.destroy()
+        reply({ type: 'closed' })
+      })
+      break
+  }
+})
+
+function takeJobs(ids: number[], bodies: string, keys: string[] | undefined): void {
+  const texts = bodies.split(BODY_SEPARATOR)
+  for (let i = 0; i < ids.length; i++) {
+    dispatcher.enqueue({ id: ids[i] as number, body: texts[i] as string, key: keys?.[i] ?? '' })
+  }
+  counters[Counter.received] = (counters[Counter.received] ?? 0) + ids.length
+  publishCounters()
+}
+
+function scheduleReport(): void {
+  if (reportScheduled) return
+  reportScheduled = true
+  setImmediate(sendReports)
+}
+
+function sendReports(): void {
+  reportScheduled = false
+  if (delivered.length + failed.length + dropped.length === 0) return
+  publishCounters()
+  port?.postMessage({ type: 'reports', delivered, failed, dropped } satisfies FromDeliveryThread)
+  delivered = []
+  failed = []
+  dropped = []
+}
+
+/** Reports always go before the answer they precede, so the broker's side has settled every job first. */
+function reply(message: FromDeliveryThread): void {
+  sendReports()
+  publishCounters()
+  port?.postMessage(message)
+}
+
+function publishCounters(): void {
+  const stats = dispatcher.stats()
+  counters[Counter.queued] = stats.queued
+  counters[Counter.inflight] = stats.inflight
+  counters[Counter.success] = stats.success
+  counters[Counter.failed] = stats.failed
+  counters[Counter.retried] = stats.retried
+  counters[Counter.droppedQueueFull] = stats.dropped_by_reason.queue_full
+  counters[Counter.droppedClosed] = stats.dropped_by_reason.closed
+}
+
+/** Structured cloning turns Buffers into plain Uint8Arrays; TLS options and HMAC keys want Buffers. */
+function withBuffers(resolved: ResolvedConfig): ResolvedConfig {
+  const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const tls = resolved.tls
+  return {
+    ...resolved,
+    secrets: resolved.secrets.map(asBuffer),
+    ...(tls === undefined
+      ? {}
+      : {
+          tls: {
+            ...tls,
+            ...(tls.ca === undefined ? {} : { ca: asBuffer(tls.ca) }),
+            ...(tls.cert === undefined ? {} : { cert: asBuffer(tls.cert) }),
+            ...(tls.key === undefined ? {} : { key: asBuffer(tls.key) }),
+          },
+        }),
+  }
+}
