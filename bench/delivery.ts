@@ -155,6 +155,10 @@ async function deliveryRun(
     events: [{ event: 'on_message_publish' }],
   })
   const events = Array.from({ length: count }, (_, n) => benchEvent(n))
+  // Steady state, not start-up: the delivery thread is started (and, from source, has compiled its
+  // modules) before the clock starts, as it would be on a running broker.
+  webhook.handle(benchEvent(-1))
+  await webhook.flush()
   const cpu = process.cpuUsage()
   const started = performance.now()
   for (const event of events) webhook.handle(event)
@@ -164,7 +168,7 @@ async function deliveryRun(
   const used = process.cpuUsage(cpu)
   const stats = webhook.stats()
   await webhook.close()
-  if (stats.success !== count) throw new Error(`delivered ${stats.success} of ${count}`)
+  if (stats.success !== count + 1) throw new Error(`delivered ${stats.success - 1} of ${count}`)
   return {
     perS: count / seconds,
     cpuUs: (used.user + used.system) / count,

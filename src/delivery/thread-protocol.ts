@@ -47,6 +47,8 @@ export interface FailedJob {
 }
 
 export type FromDeliveryThread =
+  /** A batch of jobs was taken: the next one may come. */
+  | { type: 'taken' }
   | {
       type: 'reports'
       /** Flattened triples: id, attempts, status. */

@@ -97,6 +97,7 @@ function takeJobs(ids: number[], bodies: string, keys: string[] | undefined): vo
   }
   counters[Counter.received] = (counters[Counter.received] ?? 0) + ids.length
   publishCounters()
+  port?.postMessage({ type: 'taken' } satisfies FromDeliveryThread)
 }
 
 function scheduleReport(): void {

@@ -11,17 +11,14 @@ import type { ResolvedConfig } from '../config-types.ts'
 import type { DropReason } from '../webhook-types.ts'
 import { startSiblingWorker } from '../worker-thread.ts'
 import type { Delivery, DeliveryJob, DispatcherCallbacks, DispatcherStats } from './job.ts'
+import { Outbox } from './outbox.ts'
 import {
-  BODY_SEPARATOR,
   COUNTER_COUNT,
   Counter,
   type DeliveryThreadData,
   type FromDeliveryThread,
   type ToDeliveryThread,
 } from './thread-protocol.ts'
-
-/** A batch is sent at the end of the turn, or sooner when this large, so that a tight loop of events stays bounded. */
-const MAX_BATCH = 1024
 
 const DROP_REASONS: readonly DropReason[] = ['queue_full', 'closed']
 
@@ -44,11 +41,9 @@ export class DeliveryThread implements Delivery {
   #worker: Worker | undefined
   /** Jobs taken and not yet reported; the worker keeps the process alive only while there are some. */
   #outstanding = 0
+  /** Jobs handed over and not yet taken by the delivery thread (it counts what it took). */
   #posted = 0
-  #batchIds: number[] = []
-  #batchBodies: string[] = []
-  #batchKeys: string[] = []
-  #batchScheduled = false
+  readonly #outbox: Outbox
   /** Jobs whose body is still being encoded (big base62 payloads), and with per-client ordering, the ones held behind them. */
   #encoding = 0
   readonly #heldBehind = new Map<string, DeliveryJob[]>()
@@ -56,7 +51,7 @@ export class DeliveryThread implements Delivery {
   #flushSeq = 0
   readonly #flushWaiters = new Map<number, () => void>()
   /** Jobs settled on this side, not the delivery thread's: taken after close, unencodable, or lost with the thread. */
-  #droppedHere = 0
+  readonly #droppedHere: Record<DropReason, number> = { queue_full: 0, closed: 0 }
   #failedHere = 0
   #broken: Error | undefined
   #closing: Promise<void> | undefined
@@ -66,13 +61,22 @@ export class DeliveryThread implements Delivery {
     this.#options = options
     this.#ordered = options.config.ordering === 'per-client'
     this.#counters = new Float64Array(new SharedArrayBuffer(COUNTER_COUNT * Float64Array.BYTES_PER_ELEMENT))
+    this.#outbox = new Outbox({
+      maxQueue: options.config.maxQueue,
+      withKeys: this.#ordered,
+      post: (message) => {
+        this.#posted += message.ids.length
+        this.#post(message)
+      },
+      dropped: (id) => this.#drop(id, 'queue_full'),
+    })
   }
 
   enqueue(job: DeliveryJob): void {
     this.#outstanding++
     if (this.#outstanding === 1) this.#worker?.ref()
     if (this.#closing !== undefined) {
-      this.#dropClosed(job.id)
+      this.#drop(job.id, 'closed')
       return
     }
     const held = this.#ordered ? this.#heldBehind.get(job.key) : undefined
@@ -83,24 +87,24 @@ export class DeliveryThread implements Delivery {
 
   stats(): DispatcherStats {
     const counters = this.#counters
-    const inTransit =
-      this.#posted - (counters[Counter.received] ?? 0) + this.#batchIds.length + this.#encoding
-    const queueFull = counters[Counter.droppedQueueFull] ?? 0
-    const closed = counters[Counter.droppedClosed] ?? 0
+    const inTransit = this.#posted - (counters[Counter.received] ?? 0) + this.#outbox.length + this.#encoding
+    const queueFull = (counters[Counter.droppedQueueFull] ?? 0) + this.#droppedHere.queue_full
+    const closed = (counters[Counter.droppedClosed] ?? 0) + this.#droppedHere.closed
     return {
       queued: (counters[Counter.queued] ?? 0) + inTransit,
       inflight: counters[Counter.inflight] ?? 0,
       success: counters[Counter.success] ?? 0,
       failed: (counters[Counter.failed] ?? 0) + this.#failedHere,
       retried: counters[Counter.retried] ?? 0,
-      dropped: queueFull + closed + this.#droppedHere,
-      dropped_by_reason: { queue_full: queueFull, closed: closed + this.#droppedHere },
+      dropped: queueFull + closed,
+      dropped_by_reason: { queue_full: queueFull, closed },
     }
   }
 
   /** Resolves when every job taken so far has been reported. */
   async flush(): Promise<void> {
     await this.#encodingSettled()
+    await this.#outbox.drained()
     if (this.#outstanding === 0) return
     const seq = this.#flushSeq++
     const flushed = new Promise<void>((resolve) => this.#flushWaiters.set(seq, resolve))
@@ -116,9 +120,11 @@ export class DeliveryThread implements Delivery {
 
   async #close(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    // Bodies still being encoded were taken before close: they get their chance within the deadline.
+    // Jobs taken before close get their chance within the deadline: bodies being encoded, jobs waiting
+    // for the delivery thread to take them.
     await Promise.race([this.#encodingSettled(), delay(timeoutMs)])
-    this.#sendBatch()
+    await Promise.race([this.#outbox.drained(), delay(deadline - Date.now())])
+    for (const id of this.#outbox.takeAll()) this.#drop(id, 'closed')
     const worker = this.#worker
     if (worker === undefined) return
     const closed = new Promise<void>((resolve) => {
@@ -140,7 +146,7 @@ export class DeliveryThread implements Delivery {
       const held = this.#ordered ? this.#heldBehind.get(job.key) : undefined
       this.#heldBehind.delete(job.key)
       if (text === undefined) this.#fail(job.id, 'ERR_SERIALIZE', 'the body could not be encoded')
-      else if (this.#closing !== undefined) this.#dropClosed(job.id)
+      else if (this.#closing !== undefined) this.#drop(job.id, 'closed')
       else this.#add(job.id, text, job.key)
       // The jobs held behind it go now, in order (one of them may be waiting for its own body).
       for (const next of held ?? []) {
@@ -162,32 +168,11 @@ export class DeliveryThread implements Delivery {
       this.#fail(id, 'ERR_DELIVERY_THREAD', `the delivery thread failed: ${this.#broken.message}`)
       return
     }
-    this.#batchIds.push(id)
-    this.#batchBodies.push(body)
-    if (this.#ordered) this.#batchKeys.push(key)
-    if (this.#batchIds.length >= MAX_BATCH) this.#sendBatch()
-    else if (!this.#batchScheduled) {
-      this.#batchScheduled = true
-      setImmediate(() => this.#sendBatch())
-    }
+    this.#outbox.add(id, body, key)
   }
 
-  #sendBatch(): void {
-    this.#batchScheduled = false
-    const ids = this.#batchIds
-    if (ids.length === 0) return
-    const message: ToDeliveryThread = { type: 'jobs', ids, bodies: this.#batchBodies.join(BODY_SEPARATOR) }
-    if (this.#ordered) message.keys = this.#batchKeys
-    this.#batchIds = []
-    this.#batchBodies = []
-    this.#batchKeys = []
-    this.#posted += ids.length
-    this.#post(message, false)
-  }
-
-  /** Every message goes after the pending batch, so the thread sees jobs, flushes and close in order. */
-  #post(message: ToDeliveryThread, sendBatchFirst = true): void {
-    if (sendBatchFirst) this.#sendBatch()
+  /** Messages go in order: a flush or close is sent only once the outbox has handed over every job. */
+  #post(message: ToDeliveryThread): void {
     this.#workerStarted().postMessage(message)
   }
 
@@ -210,6 +195,9 @@ export class DeliveryThread implements Delivery {
 
   #receive(message: FromDeliveryThread): void {
     switch (message.type) {
+      case 'taken':
+        this.#outbox.taken()
+        break
       case 'reports':
         this.#report(message)
         break
@@ -249,9 +237,9 @@ export class DeliveryThread implements Delivery {
       this.#worker?.unref()
   }
 
-  #dropClosed(id: number): void {
-    this.#droppedHere++
-    this.#options.callbacks.dropped(id, 0, 'closed')
+  #drop(id: number, reason: DropReason): void {
+    this.#droppedHere[reason]++
+    this.#options.callbacks.dropped(id, 0, reason)
     this.#settled(1)
   }
 
@@ -270,9 +258,7 @@ export class DeliveryThread implements Delivery {
     if (this.#worker !== worker || this.#broken !== undefined) return
     this.#broken = error
     this.#worker = undefined
-    this.#batchIds = []
-    this.#batchBodies = []
-    this.#batchKeys = []
+    this.#outbox.takeAll()
     // Bodies still being encoded fail one by one as they settle (#add sees the thread is gone).
     this.#failedHere += this.#outstanding - this.#encoding
     this.#outstanding = this.#encoding

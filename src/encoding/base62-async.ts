@@ -1,19 +1,11 @@
-import { extname } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
+import { startSiblingWorker } from '../worker-thread.ts'
 import type { Base62Reply, Base62Request } from './base62-worker.ts'
 
 interface PendingRequest {
   resolve: (text: string) => void
   reject: (error: Error) => void
 }
-
-/**
- * The worker's file sits next to this module with this module's extension: `.ts` when run from source,
- * `.js` in the built package.
- */
-const EXTENSION = extname(fileURLToPath(import.meta.url))
-const WORKER_URL = new URL(`./base62-worker${EXTENSION}`, import.meta.url)
 
 /** One worker for the whole process, started on first use; replaced by a new one after a crash. */
 let worker: Worker | undefined
@@ -45,7 +37,7 @@ export function encodeBase62Async(payload: Uint8Array): Promise<string> {
 }
 
 function startWorker(): Worker {
-  const started = EXTENSION === '.ts' ? startTypeScriptWorker() : new Worker(WORKER_URL)
+  const started = startSiblingWorker(import.meta.url, 'base62-worker')
   started.unref()
   started.on('message', (reply: Base62Reply) => settle(reply))
   started.on('error', (error) => failAll(started, error))
@@ -53,23 +45,6 @@ function startWorker(): Worker {
   started.on('exit', (code) => failAll(started, new Error(`base62 worker exited with code ${code}`)))
   worker = started
   return started
-}
-
-/**
- * From source, the worker must load TypeScript. Node 20 does not run the parent's `--import tsx` hooks in
- * workers, so the worker registers tsx itself before importing its module (tsx is a dev dependency, and
- * only source checkouts run `.ts`).
- */
-function startTypeScriptWorker(): Worker {
-  let tsxApi: string
-  try {
-    tsxApi = import.meta.resolve('tsx/esm/api')
-  } catch {
-    // Not under tsx: a runtime that strips types by itself (Node >= 22.6) loads the worker as it is.
-    return new Worker(WORKER_URL)
-  }
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
-  return new Worker(bootstrap, { eval: true })
 }
 
 function settle(reply: Base62Reply): void {
