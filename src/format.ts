@@ -134,14 +134,51 @@ export function formatEvent(event: HookEvent, options: FormatOptions = {}): Reco
 export function serializeEvent(event: HookEvent, encoding: PayloadEncoding): string | Promise<string> {
   if (!hasPayload(event)) return JSON.stringify(buildBody(event, ''))
   const payload = asBuffer(event.payload)
-  if (!isSlowToEncode(payload, encoding))
-    return JSON.stringify(buildBody(event, encodePayload(payload, encoding)))
+  if (!isSlowToEncode(payload, encoding)) {
+    const text = encodePayload(payload, encoding)
+    return messageText(event, text) ?? JSON.stringify(buildBody(event, text))
+  }
   // Built now, so that a defaulted `ts` is the time of the event, not of the encoding's end.
   const body = buildBody(event, '')
   return encodeBase62Async(payload).then((text) => {
     body.payload = text
     return JSON.stringify(body)
   })
+}
+
+const quote = JSON.stringify
+
+/**
+ * The body of a message event written directly as text: these are the events a broker sends by the
+ * thousand, and this takes half the time of building the object and stringifying it. Only for fields of
+ * the types the contract gives; anything else (a JavaScript caller's odd values, a missing `ts`) takes the
+ * general path. `test/format-fast-path.test.ts` holds the two equal.
+ */
+function messageText(
+  event: Extract<HookEvent, { payload: Uint8Array }>,
+  payload: string,
+): string | undefined {
+  const { ts, topic, qos, retain } = event
+  const fromUsername = event.from_username ?? NO_USERNAME
+  const fromClientId = event.from_client_id ?? null
+  if (
+    typeof ts !== 'number' ||
+    !Number.isFinite(ts) ||
+    typeof topic !== 'string' ||
+    typeof qos !== 'number' ||
+    !Number.isFinite(qos) ||
+    typeof retain !== 'boolean' ||
+    typeof fromUsername !== 'string' ||
+    (fromClientId !== null && typeof fromClientId !== 'string')
+  )
+    return undefined
+  const from = fromClientId === null ? 'null' : quote(fromClientId)
+  if (event.event === 'on_message_publish')
+    return `{"ts":${ts},"topic":${quote(topic)},"retain":${retain},"qos":${qos},"action":"message_publish","from_username":${quote(fromUsername)},"from_client_id":${from},"payload":${quote(payload)}}`
+  const username = event.username ?? NO_USERNAME
+  if (typeof event.clientid !== 'string' || typeof username !== 'string') return undefined
+  const action = event.event === 'on_message_delivered' ? 'message_delivered' : 'message_acked'
+  return `{"action":"${action}","clientid":${quote(event.clientid)},"username":${quote(username)},"from_client_id":${from},"from_username":${quote(fromUsername)},"topic":${quote(topic)},"qos":${qos},"retain":${retain},"payload":${quote(payload)},"ts":${ts}}`
 }
 
 function buildBody(event: HookEvent, payload: string): Body {

@@ -28,15 +28,9 @@ export const Counter = {
 } as const
 export const COUNTER_COUNT = 8
 
-/**
- * Bodies never hold a raw line feed (JSON escapes it inside strings), so a batch travels as one string:
- * one copy for the whole batch instead of one structured-clone per body.
- */
-export const BODY_SEPARATOR = '\n'
-
 export type ToDeliveryThread =
   /** Jobs in arrival order; `keys` only when delivery is ordered per client. */
-  | { type: 'jobs'; ids: number[]; bodies: string; keys?: string[] }
+  | { type: 'jobs'; ids: number[]; bodies: string[]; keys?: string[] }
   | { type: 'flush'; seq: number }
   | { type: 'close'; timeoutMs: number }
 

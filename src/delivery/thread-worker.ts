@@ -11,7 +11,6 @@ import type { DropReason } from '../webhook-types.ts'
 import { Dispatcher } from './dispatcher.ts'
 import { createSender } from './sender.ts'
 import {
-  BODY_SEPARATOR,
   Counter,
   type DeliveryThreadData,
   type FailedJob,
@@ -90,10 +89,9 @@ port.on('message', (message: ToDeliveryThread) => {
   }
 })
 
-function takeJobs(ids: number[], bodies: string, keys: string[] | undefined): void {
-  const texts = bodies.split(BODY_SEPARATOR)
+function takeJobs(ids: number[], bodies: string[], keys: string[] | undefined): void {
   for (let i = 0; i < ids.length; i++) {
-    dispatcher.enqueue({ id: ids[i] as number, body: texts[i] as string, key: keys?.[i] ?? '' })
+    dispatcher.enqueue({ id: ids[i] as number, body: bodies[i] as string, key: keys?.[i] ?? '' })
   }
   counters[Counter.received] = (counters[Counter.received] ?? 0) + ids.length
   publishCounters()

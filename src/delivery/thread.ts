@@ -64,6 +64,10 @@ export class DeliveryThread implements Delivery {
     this.#outbox = new Outbox({
       maxQueue: options.config.maxQueue,
       withKeys: this.#ordered,
+      waitingThere: () => {
+        const counters = this.#counters
+        return (counters[Counter.queued] ?? 0) + this.#posted - (counters[Counter.received] ?? 0)
+      },
       post: (message) => {
         this.#posted += message.ids.length
         this.#post(message)
