@@ -178,7 +178,13 @@ async function rawClient(port: number, clientId: string) {
   )
   await bytes(4) // CONNACK
   total = 0
-  return { socket, bytes, onBytes: (fn: (total: number) => void) => void (listener = fn) }
+  return {
+    socket,
+    bytes,
+    onBytes: (fn: (total: number) => void) => {
+      listener = fn
+    },
+  }
 }
 
 interface ChildSpec {
