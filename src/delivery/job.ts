@@ -2,7 +2,7 @@
  * The dispatcher's narrow interface: what the front hands it, and what it hands back. Plain data only,
  * so that the dispatcher could run on a worker thread.
  */
-import type { DropReason, WebhookResponse } from '../webhook-types.ts'
+import type { DropReason, WebhookResponse, WebhookStats } from '../webhook-types.ts'
 import type { AttemptOutcome } from './retry.ts'
 
 /** One event to deliver. */
@@ -55,12 +55,8 @@ export interface DispatcherOptions {
   callbacks: DispatcherCallbacks
 }
 
-export interface DispatcherStats {
-  queued: number
-  inflight: number
-  success: number
-  failed: number
-  retried: number
-  dropped: number
-  dropped_by_reason: Record<DropReason, number>
-}
+/** The delivery side's share of `WebhookStats`: the front adds what it counts itself. */
+export type DispatcherStats = Pick<
+  WebhookStats,
+  'queued' | 'inflight' | 'success' | 'failed' | 'retried' | 'dropped' | 'dropped_by_reason'
+>

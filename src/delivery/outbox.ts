@@ -64,11 +64,11 @@ export class Outbox {
     batch.bodies.push(body)
     if (this.#options.withKeys) batch.keys.push(key)
     this.#length++
+    if (this.#untaken >= MAX_UNTAKEN) this.#trim()
     if (batch.ids.length >= MAX_BATCH) {
       this.#full.push(batch)
       this.#filling = new Batch()
       this.send()
-      this.#trim()
     } else if (!this.#scheduled) {
       this.#scheduled = true
       setImmediate(() => this.send())
@@ -141,6 +141,8 @@ export class Outbox {
    * the oldest jobs here make room (the delivery thread's own are older still, but out of reach).
    */
   #trim(): void {
+    // Everything here may go, the job just added included: max_queue 0 is not allowed, but the thread's
+    // side may be full.
     const room = Math.max(this.#options.maxQueue - this.#options.waitingThere(), 0)
     while (this.#length > room) {
       const oldest = this.#full.peek() ?? this.#filling

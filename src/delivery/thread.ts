@@ -41,7 +41,7 @@ export class DeliveryThread implements Delivery {
   #worker: Worker | undefined
   /** Jobs taken and not yet reported; the worker keeps the process alive only while there are some. */
   #outstanding = 0
-  /** Jobs handed over and not yet taken by the delivery thread (it counts what it took). */
+  /** Jobs handed over since the start; the delivery thread counts those it took (`Counter.received`). */
   #posted = 0
   readonly #outbox: Outbox
   /** Jobs whose body is still being encoded (big base62 payloads), and with per-client ordering, the ones held behind them. */
@@ -64,10 +64,7 @@ export class DeliveryThread implements Delivery {
     this.#outbox = new Outbox({
       maxQueue: options.config.maxQueue,
       withKeys: this.#ordered,
-      waitingThere: () => {
-        const counters = this.#counters
-        return (counters[Counter.queued] ?? 0) + this.#posted - (counters[Counter.received] ?? 0)
-      },
+      waitingThere: () => this.#waitingThere(),
       post: (message) => {
         this.#posted += message.ids.length
         this.#post(message)
@@ -91,11 +88,10 @@ export class DeliveryThread implements Delivery {
 
   stats(): DispatcherStats {
     const counters = this.#counters
-    const inTransit = this.#posted - (counters[Counter.received] ?? 0) + this.#outbox.length + this.#encoding
     const queueFull = (counters[Counter.droppedQueueFull] ?? 0) + this.#droppedHere.queue_full
     const closed = (counters[Counter.droppedClosed] ?? 0) + this.#droppedHere.closed
     return {
-      queued: (counters[Counter.queued] ?? 0) + inTransit,
+      queued: this.#waitingThere() + this.#outbox.length + this.#encoding,
       inflight: counters[Counter.inflight] ?? 0,
       success: counters[Counter.success] ?? 0,
       failed: (counters[Counter.failed] ?? 0) + this.#failedHere,
@@ -103,6 +99,12 @@ export class DeliveryThread implements Delivery {
       dropped: queueFull + closed,
       dropped_by_reason: { queue_full: queueFull, closed },
     }
+  }
+
+  /** Jobs in the delivery thread's queue, and on their way to it. */
+  #waitingThere(): number {
+    const counters = this.#counters
+    return (counters[Counter.queued] ?? 0) + this.#posted - (counters[Counter.received] ?? 0)
   }
 
   /** Resolves when every job taken so far has been reported. */

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { Outbox } from '../src/delivery/outbox.ts'
+import type { ToDeliveryThread } from '../src/delivery/thread-protocol.ts'
+
+type JobsMessage = Extract<ToDeliveryThread, { type: 'jobs' }>
+
+/** An outbox whose delivery thread is a list: it takes a batch only when the test says so. */
+function outbox(maxQueue: number, waitingThere = () => 0) {
+  const posted: JobsMessage[] = []
+  const dropped: number[] = []
+  const box = new Outbox({
+    maxQueue,
+    waitingThere,
+    withKeys: true,
+    post: (message) => posted.push(message),
+    dropped: (id) => dropped.push(id),
+  })
+  return { box, posted, dropped }
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
+
+test('a turn of the event loop becomes one batch, with bodies and keys in order', async () => {
+  const { box, posted } = outbox(100)
+  for (const id of range(0, 3)) box.add(id, `body ${id}`, `client ${id % 2}`)
+  assert.equal(posted.length, 0)
+  await nextTurn()
+  assert.deepEqual(posted, [
+    {
+      type: 'jobs',
+      ids: [0, 1, 2],
+      bodies: ['body 0', 'body 1', 'body 2'],
+      keys: ['client 0', 'client 1', 'client 0'],
+    },
+  ])
+  assert.equal(box.length, 0)
+})
+
+test('batches hold at most 1,024 jobs, and at most two wait to be taken', async () => {
+  const { box, posted } = outbox(100_000)
+  for (const id of range(0, 5000)) box.add(id, 'b', '')
+  await nextTurn()
+  assert.deepEqual(
+    posted.map((m) => m.ids.length),
+    [1024, 1024],
+  )
+  assert.equal(box.length, 5000 - 2048)
+  box.taken()
+  box.taken()
+  box.taken()
+  assert.deepEqual(
+    posted.map((m) => m.ids[0]),
+    [0, 1024, 2048, 3072, 4096],
+  )
+  assert.deepEqual(
+    posted.flatMap((m) => m.ids),
+    range(0, 5000),
+  )
+})
+
+test('while the delivery thread is behind, max_queue bounds both sides and the oldest here are dropped', async () => {
+  // The delivery thread holds 500 jobs, takes nothing more, and what was posted to it counts there too.
+  let untaken = 0
+  const { box, posted, dropped } = outbox(4000, () => 500 + untaken)
+  for (const id of range(0, 6000)) {
+    box.add(id, 'b', '')
+    untaken = posted.reduce((sum, m) => sum + m.ids.length, 0)
+  }
+  await nextTurn()
+  // Two batches went out before it stopped taking; here stays only the room left: 4,000 - 500 - 2,048.
+  assert.deepEqual(
+    posted.flatMap((m) => m.ids),
+    range(0, 2048),
+  )
+  assert.equal(box.length, 1452)
+  assert.deepEqual(dropped, range(2048, 6000 - 1452))
+  box.taken()
+  box.taken()
+  assert.deepEqual(
+    posted.flatMap((m) => m.ids),
+    [...range(0, 2048), ...range(6000 - 1452, 6000)],
+  )
+})
+
+test('drained() resolves once everything has been handed over; takeAll() empties it, oldest first', async () => {
+  const { box } = outbox(100_000)
+  for (const id of range(0, 3000)) box.add(id, 'b', '')
+  let drained = false
+  const waiting = box.drained().then(() => {
+    drained = true
+  })
+  await nextTurn()
+  assert.equal(drained, false)
+  box.taken()
+  await waiting
+  assert.equal(box.length, 0)
+
+  for (const id of range(3000, 5100)) box.add(id, 'b', '')
+  // Two batches are still untaken: everything waits here.
+  assert.deepEqual(box.takeAll(), range(3000, 5100))
+  assert.equal(box.length, 0)
+})
