@@ -63,7 +63,6 @@ class HttpWebhook extends EventEmitter implements Webhook {
     if (!config.enable) return
     for (const name of this.#wanted) this.#perEvent[name] = { matched: 0 }
     if (config.tls?.rejectUnauthorized === false) this.#warnUnverified()
-    const webhookId = (id: number) => this.#webhookId(id)
     const send = options.send
     if (send === undefined) {
       this.#delivery = new DeliveryThread({
@@ -74,7 +73,7 @@ class HttpWebhook extends EventEmitter implements Webhook {
       })
       return
     }
-    this.#sender = createSender(config, webhookId, {
+    this.#sender = createSender(config, (id) => this.#webhookId(id), {
       send,
       eventOf: (id) => this.#events.get(id) as HookEvent,
     })
