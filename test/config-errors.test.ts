@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import { resolveConfig } from '../src/config.ts'
 import type { WebhookConfig } from '../src/config-types.ts'
 import { WebhookConfigError } from '../src/errors.ts'
+import { assertRejected } from './helpers/config.ts'
 
 const URL_OK = 'http://127.0.0.1:8080/hook'
 const EVENTS_OK = [{ event: 'on_message_publish' }]
@@ -12,19 +13,6 @@ function configWith(patch: Record<string, unknown>): WebhookConfig {
   const config: Record<string, unknown> = { url: URL_OK, events: EVENTS_OK, ...patch }
   for (const [key, value] of Object.entries(patch)) if (value === undefined) delete config[key]
   return config as unknown as WebhookConfig
-}
-
-function assertRejected(config: unknown, key: string, reason: string): void {
-  assert.throws(
-    () => resolveConfig(config as WebhookConfig),
-    (error: unknown) => {
-      assert.ok(error instanceof WebhookConfigError, `not a WebhookConfigError: ${String(error)}`)
-      assert.equal(error.key, key)
-      assert.equal(error.reason, reason)
-      assert.equal(error.message, `${key}: ${reason}`)
-      return true
-    },
-  )
 }
 
 describe('resolveConfig rejects', () => {
