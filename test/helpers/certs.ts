@@ -50,6 +50,21 @@ function pair(dir: string, name: string): CertificatePair {
 // EC P-256 keys: generated in milliseconds, unlike RSA, and accepted by every TLS stack.
 const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
 
+/** A new key `name.key` and a certificate request `name.csr` for it, to be signed by a CA. */
+function makeRequest(dir: string, name: string, commonName: string): void {
+  openssl(dir, [
+    'req',
+    '-new',
+    ...NEW_KEY,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${commonName}`,
+  ])
+}
+
 function makeCa(dir: string, name: string, commonName: string): CertificatePair {
   openssl(dir, [
     'req',
@@ -79,17 +94,7 @@ function makeSigned(
   ca: string,
 ): CertificatePair {
   writeFileSync(join(dir, `${name}.ext`), `${extensions.join('\n')}\n`)
-  openssl(dir, [
-    'req',
-    '-new',
-    ...NEW_KEY,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${commonName}`,
-  ])
+  makeRequest(dir, name, commonName)
   openssl(dir, [
     'x509',
     '-req',
@@ -130,17 +135,7 @@ function makeExpired(dir: string, name: string, extensions: string[], ca: string
     'commonName = supplied',
   ]
   writeFileSync(join(dir, 'ca.cnf'), `${config.join('\n')}\n`)
-  openssl(dir, [
-    'req',
-    '-new',
-    ...NEW_KEY,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    '/CN=127.0.0.1',
-  ])
+  makeRequest(dir, name, '127.0.0.1')
   openssl(dir, [
     'ca',
     '-batch',
