@@ -3,10 +3,10 @@ import { once } from 'node:events'
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net'
 import { test } from 'node:test'
 import mqtt from 'mqtt-packet'
-import { startProxy } from '../src/proxy.ts'
 import { createWebhook } from '../src/webhook.ts'
 import type { Logger } from '../src/webhook-types.ts'
 import { freePort } from './helpers/mosquitto.ts'
+import { startLoopbackProxy } from './helpers/proxy.ts'
 import { recordingWebhook } from './helpers/recording-webhook.ts'
 
 /** A logger that keeps every line. */
@@ -55,13 +55,7 @@ async function connectTo(port: number): Promise<Socket> {
 
 test('upstream refuses: the client is closed and exactly one line is logged', async (t) => {
   const logger = recordingLogger()
-  const proxy = await startProxy({
-    listen: { host: '127.0.0.1', port: 0 },
-    upstream: { host: '127.0.0.1', port: await freePort() },
-    webhook: recordingWebhook(),
-    logger,
-  })
-  t.after(() => proxy.close())
+  const proxy = await startLoopbackProxy(t, await freePort(), recordingWebhook(), logger)
   const client = await connectTo(proxy.address.port)
   client.write(mqtt.generate({ cmd: 'connect', clientId: 'lonely', protocolVersion: 4, keepalive: 10 }))
   await once(client, 'close')
@@ -77,13 +71,7 @@ test('the upstream goes away: the client is closed; the client goes away: the up
   const upstream = await startUpstream()
   t.after(() => upstream.close())
   const webhook = recordingWebhook()
-  const proxy = await startProxy({
-    listen: { host: '127.0.0.1', port: 0 },
-    upstream: { host: '127.0.0.1', port: upstream.port },
-    webhook,
-    logger: recordingLogger(),
-  })
-  t.after(() => proxy.close())
+  const proxy = await startLoopbackProxy(t, upstream.port, webhook, recordingLogger())
 
   const first = await connectTo(proxy.address.port)
   const firstUpstream = await upstream.connected()
@@ -110,13 +98,7 @@ test('webhook off (enable: false): a pure pipe, every byte relayed both ways, no
   })
   const reported: Error[] = []
   webhook.on('error', (error) => reported.push(error))
-  const proxy = await startProxy({
-    listen: { host: '127.0.0.1', port: 0 },
-    upstream: { host: '127.0.0.1', port: upstream.port },
-    webhook,
-    logger: recordingLogger(),
-  })
-  t.after(() => proxy.close())
+  const proxy = await startLoopbackProxy(t, upstream.port, webhook, recordingLogger())
   const client = await connectTo(proxy.address.port)
   const fromUpstream: Buffer[] = []
   client.on('data', (chunk: Buffer) => fromUpstream.push(chunk))
@@ -141,13 +123,7 @@ test('bad bytes with the webhook on: reported once, naming the client, and still
   const upstream = await startUpstream()
   t.after(() => upstream.close())
   const webhook = recordingWebhook()
-  const proxy = await startProxy({
-    listen: { host: '127.0.0.1', port: 0 },
-    upstream: { host: '127.0.0.1', port: upstream.port },
-    webhook,
-    logger: recordingLogger(),
-  })
-  t.after(() => proxy.close())
+  const proxy = await startLoopbackProxy(t, upstream.port, webhook, recordingLogger())
   const client = await connectTo(proxy.address.port)
   const bytes = Buffer.concat([
     mqtt.generate({ cmd: 'connect', clientId: 'messy', protocolVersion: 4, keepalive: 10 }),

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import mqtt from 'mqtt'
-import { startProxy } from '../src/proxy.ts'
 import { mosquittoMissing, startMosquitto } from './helpers/mosquitto.ts'
 import { plain, runScenario, scenarioDone, sortEvents } from './helpers/mqtt-scenario.ts'
+import { startLoopbackProxy } from './helpers/proxy.ts'
 import { recordingWebhook } from './helpers/recording-webhook.ts'
-
-const quietLogger = { debug() {}, info() {}, warn() {}, error() {} }
 
 for (const protocolVersion of [4, 5] as const) {
   test(`proxy in front of mosquitto, MQTT ${protocolVersion === 4 ? '3.1.1' : '5'}: every event`, {
@@ -15,13 +13,7 @@ for (const protocolVersion of [4, 5] as const) {
     const broker = await startMosquitto()
     t.after(() => broker.close())
     const webhook = recordingWebhook()
-    const proxy = await startProxy({
-      listen: { host: '127.0.0.1', port: 0 },
-      upstream: { host: '127.0.0.1', port: broker.port },
-      webhook,
-      logger: quietLogger,
-    })
-    t.after(() => proxy.close())
+    const proxy = await startLoopbackProxy(t, broker.port, webhook)
     const suffix = `v${protocolVersion}`
     const expected = await runScenario({
       url: `mqtt://127.0.0.1:${proxy.address.port}`,
@@ -43,13 +35,7 @@ for (const protocolVersion of [4, 5] as const) {
     const broker = await startMosquitto({ users: { alice: 'right' } })
     t.after(() => broker.close())
     const webhook = recordingWebhook()
-    const proxy = await startProxy({
-      listen: { host: '127.0.0.1', port: 0 },
-      upstream: { host: '127.0.0.1', port: broker.port },
-      webhook,
-      logger: quietLogger,
-    })
-    t.after(() => proxy.close())
+    const proxy = await startLoopbackProxy(t, broker.port, webhook)
     const url = `mqtt://127.0.0.1:${proxy.address.port}`
     const options = { clientId: 'c-bad', keepalive: 15, protocolVersion, reconnectPeriod: 0 }
     await assert.rejects(mqtt.connectAsync(url, { ...options, username: 'alice', password: 'wrong' }))
@@ -85,13 +71,7 @@ test('proxy: a message published around the proxy is delivered with from_client_
   const broker = await startMosquitto()
   t.after(() => broker.close())
   const webhook = recordingWebhook(['on_message_delivered'])
-  const proxy = await startProxy({
-    listen: { host: '127.0.0.1', port: 0 },
-    upstream: { host: '127.0.0.1', port: broker.port },
-    webhook,
-    logger: quietLogger,
-  })
-  t.after(() => proxy.close())
+  const proxy = await startLoopbackProxy(t, broker.port, webhook)
   const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${proxy.address.port}`, {
     clientId: 's',
     reconnectPeriod: 0,

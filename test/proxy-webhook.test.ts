@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { HOOK_EVENT_NAMES } from '../src/events.ts'
-import { startProxy } from '../src/proxy.ts'
 import { createWebhook } from '../src/webhook.ts'
 import { mosquittoMissing, startMosquitto } from './helpers/mosquitto.ts'
 import { expectedBody, receivedBodies, runScenario, sortEvents } from './helpers/mqtt-scenario.ts'
+import { startLoopbackProxy } from './helpers/proxy.ts'
 import { startReceiver } from './helpers/receiver.ts'
-
-const quietLogger = { debug() {}, info() {}, warn() {}, error() {} }
 
 for (const protocolVersion of [4, 5] as const) {
   const name = protocolVersion === 4 ? '3.1.1' : '5'
@@ -20,13 +18,7 @@ for (const protocolVersion of [4, 5] as const) {
     t.after(() => receiver.close())
     const webhook = createWebhook({ url: receiver.url, events: HOOK_EVENT_NAMES.map((event) => ({ event })) })
     t.after(() => webhook.close())
-    const proxy = await startProxy({
-      listen: { host: '127.0.0.1', port: 0 },
-      upstream: { host: '127.0.0.1', port: broker.port },
-      webhook,
-      logger: quietLogger,
-    })
-    t.after(() => proxy.close())
+    const proxy = await startLoopbackProxy(t, broker.port, webhook)
     const expected = await runScenario({
       url: `mqtt://127.0.0.1:${proxy.address.port}`,
       protocolVersion,
@@ -54,13 +46,7 @@ test('proxy + mosquitto, on_message_publish with a topic filter and base64: only
     events: [{ event: 'on_message_publish', topic: 'a/1' }],
   })
   t.after(() => webhook.close())
-  const proxy = await startProxy({
-    listen: { host: '127.0.0.1', port: 0 },
-    upstream: { host: '127.0.0.1', port: broker.port },
-    webhook,
-    logger: quietLogger,
-  })
-  t.after(() => proxy.close())
+  const proxy = await startLoopbackProxy(t, broker.port, webhook)
   await runScenario({
     url: `mqtt://127.0.0.1:${proxy.address.port}`,
     protocolVersion: 4,
