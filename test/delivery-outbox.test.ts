@@ -22,20 +22,49 @@ function outbox(maxQueue: number, waitingThere = () => 0) {
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
 
+/** The bodies a batch carries, as the delivery thread reads them. */
+function bodiesOf({ ids, offsets, bytes }: JobsMessage): string[] {
+  const block = Buffer.from(bytes)
+  return ids.map((_, i) => block.toString('utf8', offsets[i], offsets[i + 1]))
+}
+
 test('a turn of the event loop becomes one batch, with bodies and keys in order', async () => {
   const { box, posted } = outbox(100)
   for (const id of range(0, 3)) box.add(id, `body ${id}`, `client ${id % 2}`)
   assert.equal(posted.length, 0)
   await nextTurn()
-  assert.deepEqual(posted, [
-    {
-      type: 'jobs',
-      ids: [0, 1, 2],
-      bodies: ['body 0', 'body 1', 'body 2'],
-      keys: ['client 0', 'client 1', 'client 0'],
-    },
-  ])
+  assert.equal(posted.length, 1)
+  const [batch] = posted as [JobsMessage]
+  assert.deepEqual(batch.ids, [0, 1, 2])
+  assert.deepEqual(bodiesOf(batch), ['body 0', 'body 1', 'body 2'])
+  assert.deepEqual(batch.keys, ['client 0', 'client 1', 'client 0'])
   assert.equal(box.length, 0)
+})
+
+test('bodies travel as UTF-8 in one block per batch; a block holds 128 KiB, a bigger body gets its own', async () => {
+  const { box, posted } = outbox(1000)
+  const bodies: Array<string | Buffer> = [
+    '{"payload":"é ✓ 🦀"}',
+    Buffer.from('{"as":"bytes"}'),
+    ...range(0, 130).map((n) => `${n}`.padEnd(1024, 'k')),
+    'h'.repeat(200 * 1024),
+    'after',
+  ]
+  bodies.forEach((body, id) => box.add(id, body, ''))
+  for (let sent = 0; sent < posted.length || sent === 0; sent++) {
+    await nextTurn()
+    box.taken()
+  }
+  assert.deepEqual(
+    posted.flatMap(bodiesOf),
+    bodies.map((body) => body.toString()),
+  )
+  // 130 KiB of bodies need two blocks; the 200 KiB body starts one of 3 x 200 KiB, which `after` shares.
+  assert.deepEqual(
+    posted.map((m) => m.bytes.byteLength),
+    [128 * 1024, 128 * 1024, 600 * 1024],
+  )
+  assert.equal(posted[2]?.ids[0], 132)
 })
 
 test('batches hold at most 1,024 jobs, and at most two wait to be taken', async () => {

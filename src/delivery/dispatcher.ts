@@ -91,7 +91,7 @@ export class Dispatcher implements Delivery {
       this.#drop(entry, 'closed')
       return
     }
-    if (typeof entry.body !== 'string') this.#awaitBody(entry, entry.body)
+    if (entry.body instanceof Promise) this.#awaitBody(entry, entry.body)
     this.#scheduler.push(entry)
     this.#trimToMaxQueue()
     this.#pump()
@@ -200,7 +200,7 @@ export class Dispatcher implements Delivery {
         this.#fail(entry, { kind: 'fail', code: 'ERR_SERIALIZE', message: 'the body could not be encoded' })
         continue
       }
-      if (typeof entry.body !== 'string') {
+      if (entry.body instanceof Promise) {
         // Its key stays busy meanwhile, so per-client order holds; #awaitBody brings it back.
         entry.state = 'body'
         this.#parked.add(entry)

@@ -5,19 +5,25 @@
 import type { DropReason, WebhookResponse, WebhookStats } from '../webhook-types.ts'
 import type { AttemptOutcome } from './retry.ts'
 
+/**
+ * A body ready to send: text, or its UTF-8 bytes (the delivery thread gets bodies as bytes, so that
+ * queued bodies live outside the JavaScript heap).
+ */
+export type Body = string | Buffer
+
 /** One event to deliver. */
 export interface DeliveryJob {
   /** Names the event (the front turns it into the `webhook-id`); a number, so a waiting job holds no string for it. */
   id: number
   /** The exact body, or a promise of it while a big payload is being encoded. */
-  body: string | Promise<string>
+  body: Body | Promise<string>
   /** Events with the same key are delivered one at a time, in order (with `ordered`). */
   key: string
 }
 
 /** Sends one attempt; resolves with the response, rejects like a network error. */
 export type AttemptSender = (
-  job: { id: number; body: string },
+  job: { id: number; body: Body },
   attempt: number,
   signal: AbortSignal,
 ) => Promise<WebhookResponse>

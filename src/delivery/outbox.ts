@@ -4,13 +4,22 @@
  * At most two batches are on their way at once: the delivery thread takes a batch and says so, and only
  * then is the next one sent. When it falls behind (it runs at a lower priority than the broker, and a dead
  * endpoint keeps it busy), batches wait here rather than piling up without bound in the message channel.
- * Jobs are kept in plain arrays, a batch each: this runs for every event on the broker's thread.
+ * This runs for every event on the broker's thread, so a batch is plain arrays and one block of bytes:
+ * each body is written there as UTF-8 at once and its string dropped. Bodies that wait (the delivery thread
+ * is behind) then cost the garbage collector nothing, and the block moves to the delivery thread without a
+ * copy. Kept as strings, waiting bodies outlived young-generation collections and the broker's thread spent
+ * a third of its time copying and marking them (measured with aedes at 100,000 events a second).
  */
+import type { Body } from './job.ts'
 import { Ring } from './ring.ts'
 import type { ToDeliveryThread } from './thread-protocol.ts'
 
 /** Jobs per batch at most: one message per turn of the event loop, or per this many jobs. */
 const MAX_BATCH = 1024
+/** The bytes of a batch's bodies: a batch is also full when the next body does not fit (unless it is alone). */
+const BATCH_BYTES = 128 * 1024
+/** The most bytes one UTF-8 code unit of a JavaScript string takes. */
+const MAX_UTF8_PER_UNIT = 3
 /** Batches sent and not yet taken: enough to keep the delivery thread busy while the next is prepared. */
 const MAX_UNTAKEN = 2
 
@@ -18,13 +27,31 @@ type JobsMessage = Extract<ToDeliveryThread, { type: 'jobs' }>
 
 class Batch {
   readonly ids: number[] = []
-  readonly bodies: string[] = []
+  /** Body `i` is `bytes[offsets[i], offsets[i + 1])`. */
+  readonly offsets: number[] = [0]
   readonly keys: string[] = []
+  /** Not pooled (`allocUnsafeSlow`): the block is transferred to the delivery thread whole. */
+  readonly bytes: Buffer
   /** Jobs before this index were dropped. */
   start = 0
 
+  constructor(minBytes: number) {
+    this.bytes = Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, minBytes))
+  }
+
   get length(): number {
     return this.ids.length - this.start
+  }
+
+  /** Adds a job if its body surely fits; else returns false and leaves the batch as it was. */
+  add(id: number, body: Body, key: string, withKey: boolean): boolean {
+    const used = this.offsets[this.offsets.length - 1] as number
+    if (used + mostBytes(body) > this.bytes.length) return false
+    this.ids.push(id)
+    const written = typeof body === 'string' ? this.bytes.write(body, used) : body.copy(this.bytes, used)
+    this.offsets.push(used + written)
+    if (withKey) this.keys.push(key)
+    return true
   }
 }
 
@@ -43,7 +70,8 @@ export class Outbox {
   readonly #options: OutboxOptions
   /** Full batches waiting to be sent, oldest first; the one being filled is `#filling`. */
   readonly #full = new Ring<Batch>(4)
-  #filling = new Batch()
+  /** Made at the first job, so that an idle webhook holds no block. */
+  #filling: Batch | undefined
   #length = 0
   #untaken = 0
   #scheduled = false
@@ -58,16 +86,19 @@ export class Outbox {
     return this.#length
   }
 
-  add(id: number, body: string, key: string): void {
-    const batch = this.#filling
-    batch.ids.push(id)
-    batch.bodies.push(body)
-    if (this.#options.withKeys) batch.keys.push(key)
+  add(id: number, body: Body, key: string): void {
+    const withKey = this.#options.withKeys
+    let batch = this.#filling
+    if (batch === undefined || !batch.add(id, body, key, withKey)) {
+      if (batch !== undefined) this.#full.push(batch)
+      batch = this.#filling = new Batch(mostBytes(body))
+      batch.add(id, body, key, withKey)
+    }
     this.#length++
     if (this.#untaken >= MAX_UNTAKEN) this.#trim()
     if (batch.ids.length >= MAX_BATCH) {
       this.#full.push(batch)
-      this.#filling = new Batch()
+      this.#filling = undefined
       this.send()
     } else if (!this.#scheduled) {
       this.#scheduled = true
@@ -115,8 +146,8 @@ export class Outbox {
 
   #takeFilling(): Batch | undefined {
     const batch = this.#filling
-    if (batch.length === 0) return undefined
-    this.#filling = new Batch()
+    if (batch === undefined || batch.length === 0) return undefined
+    this.#filling = undefined
     return batch
   }
 
@@ -125,8 +156,8 @@ export class Outbox {
     const message: JobsMessage = {
       type: 'jobs',
       ids: start === 0 ? batch.ids : batch.ids.slice(start),
-      // An array of strings clones faster than one joined string is built (measured: 0.2 ms against 1.2 ms per 1,024 bodies).
-      bodies: start === 0 ? batch.bodies : batch.bodies.slice(start),
+      offsets: start === 0 ? batch.offsets : batch.offsets.slice(start),
+      bytes: batch.bytes.buffer as ArrayBuffer,
     }
     if (this.#options.withKeys) message.keys = start === 0 ? batch.keys : batch.keys.slice(start)
     this.#length -= batch.length
@@ -146,12 +177,18 @@ export class Outbox {
     const room = Math.max(this.#options.maxQueue - this.#options.waitingThere(), 0)
     while (this.#length > room) {
       const oldest = this.#full.peek() ?? this.#filling
+      if (oldest === undefined) break
       const index = oldest.start++
       this.#length--
-      // Release the body now: a dropped job must not hold memory until its batch is sent.
-      oldest.bodies[index] = ''
       this.#options.dropped(oldest.ids[index] as number)
-      if (oldest.length === 0 && oldest !== this.#filling) this.#full.shift()
+      if (oldest.length === 0) {
+        if (oldest === this.#filling) this.#filling = undefined
+        else this.#full.shift()
+      }
     }
   }
+}
+
+function mostBytes(body: Body): number {
+  return typeof body === 'string' ? MAX_UTF8_PER_UNIT * body.length : body.length
 }

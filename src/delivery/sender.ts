@@ -9,7 +9,7 @@ import type { ResolvedConfig } from '../config-types.ts'
 import type { HookEvent } from '../events.ts'
 import { signatureHeaders } from '../security/signing.ts'
 import type { WebhookOptions, WebhookResponse } from '../webhook-types.ts'
-import type { AttemptSender } from './job.ts'
+import type { AttemptSender, Body } from './job.ts'
 
 export interface Sender {
   send: AttemptSender
@@ -39,7 +39,8 @@ export function createSender(
         custom.send({
           url: config.url,
           headers: headersFor(job.id, job.body),
-          body: job.body,
+          // The user's function is promised text; only the delivery thread holds bodies as bytes.
+          body: typeof job.body === 'string' ? job.body : job.body.toString('utf8'),
           signal,
           event: custom.eventOf(job.id),
           attempt,
@@ -77,7 +78,7 @@ export function createSender(
 function headerBuilder(
   config: ResolvedConfig,
   webhookId: (id: number) => string,
-): (id: number, body: string) => Record<string, string> {
+): (id: number, body: Body) => Record<string, string> {
   const base = config.headers
   const secrets = config.secrets
   if (secrets.length === 0) return (id) => ({ ...base, 'webhook-id': webhookId(id) })

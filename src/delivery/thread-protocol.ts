@@ -29,8 +29,11 @@ export const Counter = {
 export const COUNTER_COUNT = 8
 
 export type ToDeliveryThread =
-  /** Jobs in arrival order; `keys` only when delivery is ordered per client. */
-  | { type: 'jobs'; ids: number[]; bodies: string[]; keys?: string[] }
+  /**
+   * Jobs in arrival order. Job `i`'s body is the UTF-8 of `bytes[offsets[i], offsets[i + 1])`, and `bytes`
+   * is transferred, not copied. `keys` only when delivery is ordered per client.
+   */
+  | { type: 'jobs'; ids: number[]; offsets: number[]; bytes: ArrayBuffer; keys?: string[] }
   | { type: 'flush'; seq: number }
   | { type: 'close'; timeoutMs: number }
 

@@ -75,7 +75,7 @@ setInterval(publishCounters, 50).unref()
 port.on('message', (message: ToDeliveryThread) => {
   switch (message.type) {
     case 'jobs':
-      takeJobs(message.ids, message.bodies, message.keys)
+      takeJobs(message)
       break
     case 'flush':
       void dispatcher.flush().then(() => reply({ type: 'flushed', seq: message.seq }))
@@ -89,9 +89,12 @@ port.on('message', (message: ToDeliveryThread) => {
   }
 })
 
-function takeJobs(ids: number[], bodies: string[], keys: string[] | undefined): void {
+/** Bodies stay bytes, views of the batch's block: waiting in the queue they are no work for the garbage collector. */
+function takeJobs({ ids, offsets, bytes, keys }: Extract<ToDeliveryThread, { type: 'jobs' }>): void {
+  const block = Buffer.from(bytes)
   for (let i = 0; i < ids.length; i++) {
-    dispatcher.enqueue({ id: ids[i] as number, body: bodies[i] as string, key: keys?.[i] ?? '' })
+    const body = block.subarray(offsets[i], offsets[i + 1])
+    dispatcher.enqueue({ id: ids[i] as number, body, key: keys?.[i] ?? '' })
   }
   counters[Counter.received] = (counters[Counter.received] ?? 0) + ids.length
   publishCounters()

@@ -10,7 +10,7 @@ import type { Worker } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
 import type { DropReason } from '../webhook-types.ts'
 import { startSiblingWorker } from '../worker-thread.ts'
-import type { Delivery, DeliveryJob, DispatcherCallbacks, DispatcherStats } from './job.ts'
+import type { Body, Delivery, DeliveryJob, DispatcherCallbacks, DispatcherStats } from './job.ts'
 import { Outbox } from './outbox.ts'
 import {
   COUNTER_COUNT,
@@ -82,8 +82,8 @@ export class DeliveryThread implements Delivery {
     }
     const held = this.#ordered ? this.#heldBehind.get(job.key) : undefined
     if (held !== undefined) held.push(job)
-    else if (typeof job.body === 'string') this.#add(job.id, job.body, job.key)
-    else this.#awaitBody(job, job.body)
+    else if (job.body instanceof Promise) this.#awaitBody(job, job.body)
+    else this.#add(job.id, job.body, job.key)
   }
 
   stats(): DispatcherStats {
@@ -169,7 +169,7 @@ export class DeliveryThread implements Delivery {
     return new Promise((resolve) => this.#encodingDone.push(resolve))
   }
 
-  #add(id: number, body: string, key: string): void {
+  #add(id: number, body: Body, key: string): void {
     if (this.#broken !== undefined) {
       this.#fail(id, 'ERR_DELIVERY_THREAD', `the delivery thread failed: ${this.#broken.message}`)
       return
@@ -179,7 +179,7 @@ export class DeliveryThread implements Delivery {
 
   /** Messages go in order: a flush or close is sent only once the outbox has handed over every job. */
   #post(message: ToDeliveryThread): void {
-    this.#workerStarted().postMessage(message)
+    this.#workerStarted().postMessage(message, message.type === 'jobs' ? [message.bytes] : [])
   }
 
   #workerStarted(): Worker {

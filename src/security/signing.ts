@@ -67,18 +67,18 @@ export function signatureHeaders(
   secrets: Buffer[],
   id: string,
   timestampSeconds: number,
-  body: string,
+  body: string | Buffer,
 ): Record<string, string> {
   if (secrets.length === 0) return {}
   const timestamp = String(Math.floor(timestampSeconds))
-  // One string, one update: each update() re-encodes its string to UTF-8.
-  const signed = `${id}.${timestamp}.${body}`
-  let signature = `v1,${createHmac('sha256', keyObjectOf(secrets[0] as Buffer))
-    .update(signed)
-    .digest('base64')}`
-  for (let index = 1; index < secrets.length; index++) {
-    const hmac = createHmac('sha256', keyObjectOf(secrets[index] as Buffer))
-    signature += ` v1,${hmac.update(signed).digest('base64')}`
+  const sign = (secret: Buffer) => {
+    const hmac = createHmac('sha256', keyObjectOf(secret))
+    // A text body goes in one string with its prefix: each update() re-encodes its string to UTF-8.
+    if (typeof body === 'string') hmac.update(`${id}.${timestamp}.${body}`)
+    else hmac.update(`${id}.${timestamp}.`).update(body)
+    return `v1,${hmac.digest('base64')}`
   }
+  let signature = sign(secrets[0] as Buffer)
+  for (let index = 1; index < secrets.length; index++) signature += ` ${sign(secrets[index] as Buffer)}`
   return { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature }
 }
