@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
+import type { HookEvent } from '../src/events.ts'
+import type { FailedReport } from '../src/webhook-types.ts'
 import {
   closedPort,
   collectReports,
@@ -65,6 +67,26 @@ test('a 200 endpoint receives the exact NanoMQ bodies, once each, with the confi
     on_client_disconnected: { matched: 1 },
     on_message_publish: { matched: 1 },
   })
+})
+
+test('reports carry their event for events handled while someone listened; the rest are only counted', async (t) => {
+  const receiver = await startReceiver({ reply: () => ({ status: 400 }) })
+  t.after(() => receiver.close())
+  const webhook = webhookFor(t, { url: receiver.url })
+
+  webhook.handle(publish(1))
+  const failed: Array<[number, HookEvent]> = []
+  const listener = (report: FailedReport) => failed.push([report.attempts, report.event])
+  webhook.on('failed', listener)
+  webhook.handle(publish(2))
+  await webhook.flush()
+  webhook.off('failed', listener)
+  webhook.handle(publish(3))
+  await webhook.flush()
+
+  assert.equal(receiver.requests.length, 3)
+  assert.deepEqual(failed, [[1, publish(2)]])
+  assert.equal(webhook.stats().failed, 3)
 })
 
 test('503 twice then 200: delivered once after 3 attempts, same webhook-id, freshly signed each time', async (t) => {
