@@ -90,6 +90,11 @@ export interface WebhookStats {
   errors?: number
 }
 
+/**
+ * What a webhook emits. `delivered`, `failed` and `dropped` are emitted for the events handled while
+ * someone listened to one of them (the webhook keeps an event for its report only then); every outcome is
+ * counted in `stats()` all the same.
+ */
 export interface WebhookEvents {
   delivered: [DeliveredReport]
   failed: [FailedReport]
