@@ -18,6 +18,7 @@ import { attachAedes } from '../src/adapters/aedes/index.ts'
 import type { Webhook, WebhookStats } from '../src/webhook-types.ts'
 import { startProfiler, timeHandle, type Variant, webhookFor } from './aedes-variants.ts'
 import type { BenchPart } from './part.ts'
+import { mainThreadCpuUs } from './thread-cpu.ts'
 
 const MESSAGES = 50_000
 const PAYLOAD_BYTES = 100
@@ -27,6 +28,9 @@ interface RunResult {
   messagesPerS: number
   /** CPU time of this process per message, in microseconds (user + system). */
   cpuUsPerMessage: number
+  /** Wall time per message, and the broker's (main) thread's CPU time per message where Linux tells it. */
+  wallUsPerMessage: number
+  brokerThreadUsPerMessage: number | undefined
   /** `handle` runs: time spent inside `handle()` calls, per event, in microseconds. */
   handleSyncUs?: number
   /** Webhook runs: what the end of the run showed once the queue was flushed. */
@@ -62,6 +66,16 @@ export async function run(): Promise<BenchPart> {
     const perEventUs = (v: Variant) => (cpu(v) - cpu('bare')) / 2
     const ratio = rate('webhook') / bare
     const handleSyncUs = median((results.get('handle') ?? []).map((r) => r.handleSyncUs ?? Number.NaN))
+    // The webhook's toll on the broker's thread, split: its own work there, and time it waited for a core
+    // (the delivery thread and the receiver run on the same two cores). NaN where Linux cannot tell.
+    const brokerUs = (v: Variant) =>
+      median((results.get(v) ?? []).map((r) => r.brokerThreadUsPerMessage ?? Number.NaN))
+    const waitUs = (v: Variant) =>
+      median(
+        (results.get(v) ?? []).map((r) => r.wallUsPerMessage - (r.brokerThreadUsPerMessage ?? Number.NaN)),
+      )
+    const brokerWorkUsPerEvent = (brokerUs('webhook') - brokerUs('bare')) / 2
+    const brokerWaitUsPerMessage = waitUs('webhook') - waitUs('bare')
     return {
       rows: [
         [`bare aedes (msgs/s, median of ${ROUNDS})`, rate('bare').toFixed(0)],
@@ -78,6 +92,9 @@ export async function run(): Promise<BenchPart> {
         ['  added per event: adapter + handle() + queue, no HTTP (us)', perEventUs('handle').toFixed(2)],
         ['    of which inside handle() itself (us)', handleSyncUs.toFixed(2)],
         ['  added per event: adapter + handle() + HTTP (us)', perEventUs('webhook').toFixed(2)],
+        ['broker thread alone: CPU per message, bare (us)', brokerUs('bare').toFixed(2)],
+        ['  added per event by the webhook, on the broker thread (us)', brokerWorkUsPerEvent.toFixed(2)],
+        ['  added wait for a core per message, webhook run (us)', brokerWaitUsPerMessage.toFixed(2)],
         ['every event delivered, none dropped', allDelivered ? 'yes' : `NO: ${JSON.stringify(checks)}`],
       ],
       results: {
@@ -92,6 +109,8 @@ export async function run(): Promise<BenchPart> {
         aedes_handle_us_per_event: round(perEventUs('handle') - perEventUs('adapter'), 2),
         aedes_handle_sync_us_per_event: round(handleSyncUs, 2),
         aedes_http_us_per_event: round(perEventUs('webhook') - perEventUs('handle'), 2),
+        aedes_broker_thread_us_per_event: nullIfNaN(round(brokerWorkUsPerEvent, 2)),
+        aedes_broker_wait_us_per_message: nullIfNaN(round(brokerWaitUsPerMessage, 2)),
         aedes_all_delivered: allDelivered ? 1 : 0,
       },
     }
@@ -122,15 +141,22 @@ async function runOnce(variant: Variant, receiver: CountingReceiver): Promise<Ru
     const allReceived = countMessages(subscriber, MESSAGES)
     const profiler = await startProfiler()
     const cpuBefore = process.cpuUsage()
+    const brokerBefore = mainThreadCpuUs()
     const start = performance.now()
     await writeAll(publisher, publishBytes())
     await allReceived
     const seconds = (performance.now() - start) / 1000
     const cpu = process.cpuUsage(cpuBefore)
+    const brokerAfter = mainThreadCpuUs()
     await profiler?.stop(variant)
     const result: RunResult = {
       messagesPerS: MESSAGES / seconds,
       cpuUsPerMessage: (cpu.user + cpu.system) / MESSAGES,
+      wallUsPerMessage: (seconds * 1e6) / MESSAGES,
+      brokerThreadUsPerMessage:
+        brokerBefore === undefined || brokerAfter === undefined
+          ? undefined
+          : (brokerAfter - brokerBefore) / MESSAGES,
     }
     if (timed) result.handleSyncUs = (timed.elapsedMs() * 1000) / (2 * MESSAGES)
     if (variant === 'webhook' && webhook) {
@@ -264,6 +290,10 @@ function median(values: number[]): number {
   return sorted.length % 2
     ? (sorted[middle] ?? Number.NaN)
     : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
+}
+
+function nullIfNaN(value: number): number | null {
+  return Number.isNaN(value) ? null : value
 }
 
 function round(value: number, digits: number): number {
