@@ -189,6 +189,10 @@ export class Outbox {
   }
 }
 
+/** An upper bound of the body's UTF-8 size: exact for bytes and for big strings (a big base62 body), cheap for the rest. */
 function mostBytes(body: Body): number {
-  return typeof body === 'string' ? MAX_UTF8_PER_UNIT * body.length : body.length
+  if (typeof body !== 'string') return body.length
+  const most = MAX_UTF8_PER_UNIT * body.length
+  // Counting costs a pass over the string: worth it only where the bound would waste much of a block.
+  return most > BATCH_BYTES ? Buffer.byteLength(body) : most
 }
