@@ -7,8 +7,8 @@
  * This runs for every event on the broker's thread, so a batch is plain arrays and one block of bytes:
  * each body is written there as UTF-8 at once and its string dropped. Bodies that wait (the delivery thread
  * is behind) then cost the garbage collector nothing, and the block moves to the delivery thread without a
- * copy. Kept as strings, waiting bodies outlived young-generation collections and the broker's thread spent
- * a third of its time copying and marking them (measured with aedes at 100,000 events a second).
+ * copy. Kept as strings, waiting bodies outlived young-generation collections: in a burst of 200,000 events
+ * the broker's thread spent 45% of its time in the garbage collector, and 17% under aedes.
  */
 import type { Body } from './job.ts'
 import { Ring } from './ring.ts'
