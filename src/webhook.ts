@@ -9,6 +9,7 @@ import { resolveConfig } from './config.ts'
 import type { PayloadEncoding, ResolvedConfig, WebhookConfig } from './config-types.ts'
 import { Dispatcher } from './delivery/dispatcher.ts'
 import type { Delivery, DispatcherCallbacks } from './delivery/job.ts'
+import { recordable } from './delivery/message-record.ts'
 import type { AttemptOutcome } from './delivery/retry.ts'
 import { createSender, type Sender } from './delivery/sender.ts'
 import { DeliveryThread } from './delivery/thread.ts'
@@ -107,16 +108,29 @@ class HttpWebhook extends EventEmitter implements Webhook {
       // A kept event is stamped on a copy, so that its report shows the body's times; else the body
       // defaults them itself (measured under aedes: the copy cost as much as formatting the body).
       const kept = this.#keepEvents ? stampTimes(event) : undefined
-      const body = serializeEvent(kept ?? event, this.#encoding)
-      this.#matched++
-      const counts = this.#perEvent[event.event]
-      if (counts !== undefined) counts.matched++
-      const id = this.#idCounter++
-      if (kept !== undefined) this.#events.set(id, kept)
-      delivery.enqueue({ id, body, key: orderingKey(event) })
+      const stamped = kept ?? event
+      const key = orderingKey(event)
+      // A message event goes to the delivery thread as its fields when it can (`message-record.ts`).
+      if (delivery.enqueueMessage !== undefined && recordable(stamped, this.#encoding)) {
+        delivery.enqueueMessage(this.#accept(event, kept), stamped, key)
+        return
+      }
+      // Formatted before anything is counted: an event that cannot be is reported, not half taken.
+      const body = serializeEvent(stamped, this.#encoding)
+      delivery.enqueue({ id: this.#accept(event, kept), body, key })
     } catch (error) {
       this.reportError(toError(error, 'handle() could not take an event'))
     }
+  }
+
+  /** Counts a matched event, names it, and keeps it for its report when someone listens; returns its id. */
+  #accept(event: HookEvent, kept: HookEvent | undefined): number {
+    this.#matched++
+    const counts = this.#perEvent[event.event]
+    if (counts !== undefined) counts.matched++
+    const id = this.#idCounter++
+    if (kept !== undefined) this.#events.set(id, kept)
+    return id
   }
 
   wants(name: HookEventName): boolean {

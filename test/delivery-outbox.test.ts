@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setImmediate as nextTurn } from 'node:timers/promises'
+import { formatRecord, isRecord } from '../src/delivery/message-record.ts'
 import { Outbox } from '../src/delivery/outbox.ts'
 import type { ToDeliveryThread } from '../src/delivery/thread-protocol.ts'
+import { serializeEvent } from '../src/format.ts'
 
 type JobsMessage = Extract<ToDeliveryThread, { type: 'jobs' }>
 
@@ -69,6 +71,33 @@ test('bodies travel as UTF-8 in one block per batch; a block holds 128 KiB, a bi
       [133, 128 * 1024],
     ],
   )
+})
+
+test('a message event goes in the same block as its record, and formats there to the body it would have had', async () => {
+  const { box, posted } = outbox(100)
+  const event = {
+    event: 'on_message_delivered',
+    clientid: 'sub',
+    topic: 'a/b',
+    qos: 1,
+    retain: false,
+    from_client_id: 'pub',
+    payload: Buffer.from('é ✓'),
+    ts: 1_706_703_724_960,
+  } as const
+  box.add(0, '{"body":0}', 'sub')
+  box.addMessage(1, event, 'sub')
+  await nextTurn()
+  const [batch] = posted as [JobsMessage]
+  const block = Buffer.from(batch.bytes)
+  const [body, record] = [0, 1].map((i) => block.subarray(batch.offsets[i], batch.offsets[i + 1])) as [
+    Buffer,
+    Buffer,
+  ]
+  assert.equal(body.toString(), '{"body":0}')
+  assert.deepEqual([isRecord(body), isRecord(record)], [false, true])
+  assert.equal(formatRecord(record, 'base64'), serializeEvent(event, 'base64'))
+  assert.deepEqual(batch.keys, ['sub', 'sub'])
 })
 
 test('batches hold at most 1,024 jobs, and at most two wait to be taken', async () => {

@@ -3,6 +3,7 @@
  * so that the dispatcher could run on a worker thread.
  */
 import type { DropReason, WebhookResponse, WebhookStats } from '../webhook-types.ts'
+import type { MessageHookEvent } from './message-record.ts'
 import type { AttemptOutcome } from './retry.ts'
 
 /**
@@ -38,6 +39,11 @@ export interface DispatcherCallbacks {
 /** What the front delivers through: the dispatcher itself, or the same on a worker thread (`thread.ts`). */
 export interface Delivery {
   enqueue(job: DeliveryJob): void
+  /**
+   * Takes a message event as its fields, to be formatted where it is sent (only a delivery on another
+   * thread has this). Given only events that `recordable()` accepts.
+   */
+  enqueueMessage?(id: number, event: MessageHookEvent, key: string): void
   stats(): DispatcherStats
   /** Resolves when every accepted job has been reported. */
   flush(): Promise<void>

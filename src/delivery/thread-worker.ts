@@ -9,6 +9,8 @@ import { parentPort, workerData } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
 import type { DropReason } from '../webhook-types.ts'
 import { Dispatcher } from './dispatcher.ts'
+import type { AttemptSender } from './job.ts'
+import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
 import {
   Counter,
@@ -51,7 +53,7 @@ const dispatcher = new Dispatcher({
   ordered: config.ordering === 'per-client',
   cancelTimeout: config.cancelTimeout,
   retry: config.retry,
-  send: sender.send,
+  send: sendFormatted,
   sensitive: data.sensitive,
   callbacks: {
     delivered(id, attempts, status) {
@@ -99,6 +101,13 @@ function takeJobs({ ids, offsets, bytes, keys }: Extract<ToDeliveryThread, { typ
   counters[Counter.received] = (counters[Counter.received] ?? 0) + ids.length
   publishCounters()
   port?.postMessage({ type: 'taken' } satisfies FromDeliveryThread)
+}
+
+/** A message event came as its fields: its body is written now, for this attempt (a retry writes it again, alike). */
+function sendFormatted(...[job, attempt, signal]: Parameters<AttemptSender>): ReturnType<AttemptSender> {
+  const body = job.body
+  if (typeof body === 'string' || !isRecord(body)) return sender.send(job, attempt, signal)
+  return sender.send({ id: job.id, body: formatRecord(body, config.encoding) }, attempt, signal)
 }
 
 function scheduleReport(): void {

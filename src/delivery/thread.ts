@@ -4,13 +4,16 @@
  * On 2 cores an HTTP request costs the sending thread some 150 µs of CPU, ten times what a broker spends
  * routing a message: on the broker's own thread, webhooks would cut its throughput several times over.
  * So the dispatcher and the sender run on a thread of their own (`thread-worker.ts`) and the broker's
- * thread only hands over bodies, in one message per turn of its event loop.
+ * thread only hands over bodies (message events: their fields, `message-record.ts`), in one message per
+ * turn of its event loop.
  */
 import type { Worker } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
+import { serializeEvent } from '../format.ts'
 import type { DropReason } from '../webhook-types.ts'
 import { startSiblingWorker } from '../worker-thread.ts'
 import type { Body, Delivery, DeliveryJob, DispatcherCallbacks, DispatcherStats } from './job.ts'
+import type { MessageHookEvent } from './message-record.ts'
 import { Outbox } from './outbox.ts'
 import {
   COUNTER_COUNT,
@@ -84,6 +87,21 @@ export class DeliveryThread implements Delivery {
     if (held !== undefined) held.push(job)
     else if (job.body instanceof Promise) this.#awaitBody(job, job.body)
     else this.#add(job.id, job.body, job.key)
+  }
+
+  /** The usual case goes over as a record; the rest (closing, held behind a big body, no thread) as a body. */
+  enqueueMessage(id: number, event: MessageHookEvent, key: string): void {
+    const usual =
+      this.#closing === undefined &&
+      this.#broken === undefined &&
+      !(this.#ordered && this.#heldBehind.has(key))
+    if (!usual) {
+      this.enqueue({ id, body: serializeEvent(event, this.#options.config.encoding), key })
+      return
+    }
+    this.#outstanding++
+    if (this.#outstanding === 1) this.#worker?.ref()
+    this.#outbox.addMessage(id, event, key)
   }
 
   stats(): DispatcherStats {
