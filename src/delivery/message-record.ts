@@ -15,10 +15,10 @@
  * | 1 | retain, 0 or 1 |
  * | 8 | ts, a float64 |
  * | 5 x (4 + n) | topic, clientid, username, from_client_id, from_username: a uint32 byte length (`ABSENT` for none), then UTF-16 |
+ * | the rest | the payload |
  *
  * Strings go as UTF-16, the code units themselves: a lone surrogate survives it (UTF-8 would turn it into
  * U+FFFD, and the body would differ from the one written on the broker's thread).
- * | the rest | the payload |
  */
 import type { PayloadEncoding } from '../config-types.ts'
 import { isSlowToEncode } from '../encoding/payload.ts'
@@ -27,7 +27,7 @@ import { serializeEvent } from '../format.ts'
 
 export type MessageHookEvent = Extract<HookEvent, { payload: Uint8Array }>
 
-export const RECORD_TAG = 0x01
+const RECORD_TAG = 0x01
 const ABSENT = 0xffff_ffff
 const NAMES = ['on_message_publish', 'on_message_delivered', 'on_message_acked'] as const
 const HEADER_BYTES = 12
