@@ -7,9 +7,9 @@
 import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
-import type { DropReason } from '../webhook-types.ts'
+import type { DropReason, WebhookResponse } from '../webhook-types.ts'
 import { Dispatcher } from './dispatcher.ts'
-import type { AttemptSender } from './job.ts'
+import type { Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
 import {
@@ -104,7 +104,11 @@ function takeJobs({ ids, offsets, bytes, keys }: Extract<ToDeliveryThread, { typ
 }
 
 /** A message event came as its fields: its body is written now, for this attempt (a retry writes it again, alike). */
-function sendFormatted(...[job, attempt, signal]: Parameters<AttemptSender>): ReturnType<AttemptSender> {
+function sendFormatted(
+  job: { id: number; body: Body },
+  attempt: number,
+  signal: AbortSignal,
+): Promise<WebhookResponse> {
   const body = job.body
   if (typeof body === 'string' || !isRecord(body)) return sender.send(job, attempt, signal)
   return sender.send({ id: job.id, body: formatRecord(body, config.encoding) }, attempt, signal)
