@@ -36,7 +36,21 @@ export interface WebhookOptions {
   send?: (request: WebhookRequest) => Promise<WebhookResponse>
   /** Receives warnings and debug lines; nothing is logged at error level per event. */
   logger?: Logger
+  /**
+   * The delivery thread's CPU priority (Linux; elsewhere it keeps the process's). `idle` lets the broker's
+   * thread keep its core; `normal` lets deliveries compete with it. Without effect with `send`, where
+   * delivery runs on the caller's thread.
+   * @default 'idle'
+   */
+  deliveryPriority?: DeliveryPriority
 }
+
+/**
+ * `idle`: the delivery thread runs on what the broker and the rest of the machine leave (SCHED_IDLE, or
+ * nice 19 where util-linux's `chrt` is missing): under a sustained full load, events wait, and past
+ * `max_queue` the oldest are dropped. `normal`: it competes with the broker's thread on equal terms.
+ */
+export type DeliveryPriority = 'idle' | 'normal'
 
 export type DropReason = 'queue_full' | 'closed'
 

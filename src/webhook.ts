@@ -13,6 +13,7 @@ import { recordable } from './delivery/message-record.ts'
 import type { AttemptOutcome } from './delivery/retry.ts'
 import { createSender, type Sender } from './delivery/sender.ts'
 import { DeliveryThread } from './delivery/thread.ts'
+import { resolveDeliveryPriority } from './delivery/thread-priority.ts'
 import type { HookEvent, HookEventName } from './events.ts'
 import { serializeEvent } from './format.ts'
 import { createMatcher } from './rules.ts'
@@ -69,6 +70,7 @@ class HttpWebhook extends EventEmitter implements Webhook {
     this.#encoding = config.encoding
     this.#url = redactUrl(config.url)
     this.#sensitive = sensitive
+    const priority = resolveDeliveryPriority(options.deliveryPriority)
     if (!config.enable) return
     for (const name of this.#wanted) this.#perEvent[name] = { matched: 0 }
     if (config.tls?.rejectUnauthorized === false) this.#warnUnverified()
@@ -79,6 +81,7 @@ class HttpWebhook extends EventEmitter implements Webhook {
         config,
         idPrefix: this.#idPrefix,
         sensitive,
+        priority,
         callbacks: { ...this.#reporters(), lost: (error) => this.#lost(error) },
       })
       return

@@ -3,6 +3,7 @@
  * batched: one message carries every job or report of a turn of the event loop.
  */
 import type { ResolvedConfig } from '../config-types.ts'
+import type { DeliveryPriority } from '../webhook-types.ts'
 import type { AttemptOutcome } from './retry.ts'
 
 export interface DeliveryThreadData {
@@ -13,6 +14,7 @@ export interface DeliveryThreadData {
   sensitive: readonly string[]
   /** Counters the delivery thread keeps current, indexed by `Counter`. */
   counters: SharedArrayBuffer
+  priority: DeliveryPriority
 }
 
 /** Indexes into the shared counters (a Float64Array: counts outgrow 32 bits on a long-lived broker). */

@@ -4,7 +4,6 @@
  * It takes batches of jobs, delivers them exactly as the in-thread dispatcher would, keeps the shared
  * counters current, and sends reports back in batches, one per turn of its event loop.
  */
-import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
 import type { DropReason, WebhookResponse } from '../webhook-types.ts'
@@ -12,6 +11,7 @@ import { Dispatcher } from './dispatcher.ts'
 import type { Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
+import { applyDeliveryPriority } from './thread-priority.ts'
 import {
   Counter,
   type DeliveryThreadData,
@@ -20,26 +20,13 @@ import {
   type ToDeliveryThread,
 } from './thread-protocol.ts'
 
-/**
- * The broker comes first: on Linux a thread has its own nice value, so this lowers the priority of this
- * thread alone. When the two compete for a core (2-core machines), clients keep their pace and the
- * queue absorbs the difference. Elsewhere the call would renice the whole process: skipped.
- */
-const DELIVERY_NICENESS = 10
-
 const port = parentPort
 if (port === null) throw new Error('mqtt-webhook: thread-worker.ts runs as a worker thread only')
 const data = workerData as DeliveryThreadData
 const config = withBuffers(data.config)
 const counters = new Float64Array(data.counters)
 
-if (process.platform === 'linux') {
-  try {
-    setPriority(0, DELIVERY_NICENESS)
-  } catch {
-    // Not permitted here: deliver at normal priority.
-  }
-}
+applyDeliveryPriority(data.priority)
 
 let delivered: number[] = []
 let failed: FailedJob[] = []

@@ -10,7 +10,7 @@
 import type { Worker } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
 import { serializeEvent } from '../format.ts'
-import type { DropReason } from '../webhook-types.ts'
+import type { DeliveryPriority, DropReason } from '../webhook-types.ts'
 import { startSiblingWorker } from '../worker-thread.ts'
 import type { Body, Delivery, DeliveryJob, DispatcherCallbacks, DispatcherStats } from './job.ts'
 import type { MessageHookEvent } from './message-record.ts'
@@ -31,6 +31,7 @@ export interface DeliveryThreadOptions {
   idPrefix: string
   /** Strings that must never appear in a failure message. */
   sensitive: readonly string[]
+  priority: DeliveryPriority
   callbacks: DispatcherCallbacks & {
     /** The thread died: every job it held is counted failed here; the front reports them. */
     lost(error: Error): void
@@ -207,6 +208,7 @@ export class DeliveryThread implements Delivery {
       idPrefix: this.#options.idPrefix,
       sensitive: this.#options.sensitive,
       counters: this.#counters.buffer as SharedArrayBuffer,
+      priority: this.#options.priority,
     }
     const worker = startSiblingWorker(import.meta.url, 'thread-worker', { workerData: data })
     worker.on('message', (message: FromDeliveryThread) => this.#receive(message))

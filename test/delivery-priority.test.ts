@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { describe, test } from 'node:test'
+import { WebhookConfigError } from '../src/errors.ts'
+import { createWebhook } from '../src/webhook.ts'
+import type { DeliveryPriority } from '../src/webhook-types.ts'
+import { publish, waitFor, webhookFor } from './helpers/delivery.ts'
+import { startReceiver } from './helpers/receiver.ts'
+
+/** Linux scheduling policies, as `sched_setscheduler(2)` numbers them. */
+const SCHED_OTHER = 0
+const SCHED_IDLE = 5
+
+interface ThreadScheduling {
+  tid: number
+  nice: number
+  policy: number
+}
+
+/** How Linux schedules each thread of this process: fields 19 (nice) and 41 (policy) of its `stat`. */
+function threadsOfThisProcess(): ThreadScheduling[] {
+  const threads: ThreadScheduling[] = []
+  for (const tid of readdirSync('/proc/self/task')) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+    } catch {
+      continue // it ended meanwhile
+    }
+    // After the command name (which may hold spaces) comes field 3, so field n is at n - 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    threads.push({ tid: Number(tid), nice: Number(fields[16]), policy: Number(fields[38]) })
+  }
+  return threads
+}
+
+const idleThreads = () => threadsOfThisProcess().filter((thread) => thread.policy === SCHED_IDLE)
+const mainThread = () => threadsOfThisProcess().find((thread) => thread.tid === process.pid)
+
+const notLinux = process.platform !== 'linux' && 'threads have their own priority on Linux only'
+const chrtMissing = (() => {
+  try {
+    execFileSync('chrt', ['--version'], { stdio: 'ignore' })
+    return undefined
+  } catch {
+    return 'chrt (util-linux) is not installed; apt-get install -y util-linux'
+  }
+})()
+
+/** A webhook whose delivery thread has started and delivered one event. */
+async function deliveringWebhook(
+  t: Parameters<typeof webhookFor>[0],
+  deliveryPriority?: DeliveryPriority,
+): Promise<ReturnType<typeof createWebhook>> {
+  const receiver = await startReceiver()
+  t.after(() => receiver.close())
+  const webhook = webhookFor(t, { url: receiver.url }, deliveryPriority ? { deliveryPriority } : {})
+  webhook.handle(publish(1))
+  await webhook.flush()
+  assert.equal(receiver.requests.length, 1)
+  return webhook
+}
+
+describe('the delivery thread yields the CPU to the broker', { skip: notLinux }, () => {
+  test('by default it runs at SCHED_IDLE, and the broker thread keeps its priority', {
+    skip: chrtMissing,
+  }, async (t) => {
+    assert.deepEqual(idleThreads(), [], 'no thread is idle before the webhook starts')
+    const webhook = await deliveringWebhook(t)
+    await waitFor(() => idleThreads().length === 1, 'one thread at SCHED_IDLE')
+    assert.deepEqual(mainThread(), { tid: process.pid, nice: 0, policy: SCHED_OTHER })
+    await webhook.close()
+    await waitFor(() => idleThreads().length === 0, 'the idle thread gone with the webhook')
+  })
+
+  test('without chrt it runs at nice 19', async (t) => {
+    const path = process.env.PATH
+    process.env.PATH = '/nonexistent' // the delivery thread starts with a copy of this environment
+    try {
+      await deliveringWebhook(t)
+    } finally {
+      process.env.PATH = path
+    }
+    const lowered = threadsOfThisProcess().filter((thread) => thread.nice === 19)
+    assert.equal(lowered.length, 1)
+    assert.equal(lowered[0]?.policy, SCHED_OTHER)
+    assert.deepEqual(mainThread(), { tid: process.pid, nice: 0, policy: SCHED_OTHER })
+  })
+
+  test("deliveryPriority: 'normal' leaves every thread at the process's priority", async (t) => {
+    await deliveringWebhook(t, 'normal')
+    const lowered = threadsOfThisProcess().filter(
+      (thread) => thread.nice !== 0 || thread.policy !== SCHED_OTHER,
+    )
+    assert.deepEqual(lowered, [])
+  })
+})
+
+test('an unknown deliveryPriority is refused at creation, by name', () => {
+  const create = () =>
+    createWebhook(
+      { url: 'http://127.0.0.1:1/', events: [{ event: 'on_client_connack' }] },
+      { deliveryPriority: 'low' as DeliveryPriority },
+    )
+  assert.throws(create, (error: unknown) => {
+    assert.ok(error instanceof WebhookConfigError)
+    assert.equal(error.key, 'deliveryPriority')
+    assert.equal(error.message, "deliveryPriority: must be 'idle' or 'normal', got 'low'")
+    return true
+  })
+})
