@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { describe, test } from 'node:test'
+import { describe, type TestContext, test } from 'node:test'
 import { WebhookConfigError } from '../src/errors.ts'
 import { createWebhook } from '../src/webhook.ts'
-import type { DeliveryPriority } from '../src/webhook-types.ts'
+import type { DeliveryPriority, Webhook } from '../src/webhook-types.ts'
 import { publish, waitFor, webhookFor } from './helpers/delivery.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
@@ -49,10 +49,7 @@ const chrtMissing = (() => {
 })()
 
 /** A webhook whose delivery thread has started and delivered one event. */
-async function deliveringWebhook(
-  t: Parameters<typeof webhookFor>[0],
-  deliveryPriority?: DeliveryPriority,
-): Promise<ReturnType<typeof createWebhook>> {
+async function deliveringWebhook(t: TestContext, deliveryPriority?: DeliveryPriority): Promise<Webhook> {
   const receiver = await startReceiver()
   t.after(() => receiver.close())
   const webhook = webhookFor(t, { url: receiver.url }, deliveryPriority ? { deliveryPriority } : {})
