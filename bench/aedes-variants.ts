@@ -98,6 +98,7 @@ function noopWebhook(onEvent: (event: HookEvent) => void): Webhook {
     }),
     flush: async () => {},
     close: async () => {},
+    replay: () => 0,
     on: () => webhook,
     once: () => webhook,
     off: () => webhook,

@@ -91,6 +91,11 @@ export interface WebhookConfig {
    * @default 'none'
    */
   ordering?: 'none' | 'per-client'
+  /**
+   * Where waiting events live: in memory, or in a SQLite file that survives a crash (at-least-once).
+   * @default { store: 'memory' }
+   */
+  queue?: QueueConfig
   /** Standard Webhooks signing secret(s), `whsec_...`; several give several signatures (rotation). */
   secret?: string | string[]
   /**
@@ -102,6 +107,44 @@ export interface WebhookConfig {
   [dotted: `headers.${string}`]: string
   'body.encoding'?: PayloadEncoding | Uppercase<PayloadEncoding>
 }
+
+/** `queue`: `{ store: 'memory' }`, or `{ store: 'sqlite', path, ... }` (needs the optional package better-sqlite3). */
+export type QueueConfig = { store: 'memory' } | SqliteQueueConfig
+
+export interface SqliteQueueConfig {
+  store: 'sqlite'
+  /** The database file, made if missing (its directory must exist); `-wal` and `-shm` files sit beside it. */
+  path: string
+  /**
+   * `'batch'`: the events of one turn of the event loop are written in one transaction after it (a crash in
+   * that turn loses them); `'event'`: each event is written inside `handle()`, before it returns (no window,
+   * several times the broker's cost per event).
+   * @default 'batch'
+   */
+  commit?: 'batch' | 'event'
+  /**
+   * SQLite's `synchronous`: `'normal'` survives a crash of the process, `'full'` also a power loss (one
+   * fsync per transaction).
+   * @default 'normal'
+   */
+  synchronous?: 'normal' | 'full'
+  /**
+   * Most dead letters kept (events that failed for good); past it the oldest are dropped.
+   * @default 10000
+   */
+  max_dead_letters?: number
+}
+
+/** `queue`, validated and defaulted. */
+export type ResolvedQueue =
+  | { store: 'memory' }
+  | {
+      store: 'sqlite'
+      path: string
+      commit: 'batch' | 'event'
+      synchronous: 'normal' | 'full'
+      maxDeadLetters: number
+    }
 
 /** Validated, defaulted configuration: what the core works from. */
 export interface ResolvedConfig {
@@ -123,6 +166,7 @@ export interface ResolvedConfig {
   retry: { maxAttempts: number; baseDelay: number; maxDelay: number }
   maxQueue: number
   ordering: 'none' | 'per-client'
+  queue: ResolvedQueue
   /** Decoded signing keys (the bytes after `whsec_`), in the order given. */
   secrets: Buffer[]
   enable: boolean

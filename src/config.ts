@@ -18,6 +18,7 @@ const TOP_LEVEL_KEYS = [
   'retry',
   'max_queue',
   'ordering',
+  'queue',
   'secret',
   'enable',
 ] as const
@@ -67,6 +68,7 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
     retry: resolveRetry(root.retry),
     maxQueue: positiveInteger(root.max_queue, 'max_queue') ?? DEFAULTS.maxQueue,
     ordering: oneOf(root.ordering, 'ordering', ORDERINGS) ?? DEFAULTS.ordering,
+    queue: resolveQueue(root.queue),
     secrets: root.secret === undefined ? [] : resolveSecrets(root.secret as string | string[]),
     enable,
   }
@@ -230,6 +232,31 @@ function resolveRetry(retry: unknown): ResolvedConfig['retry'] {
     baseDelay:
       positiveInteger(given.base_delay, 'retry.base_delay', MAX_TIMER_MS) ?? DEFAULTS.retry.baseDelay,
     maxDelay: positiveInteger(given.max_delay, 'retry.max_delay', MAX_TIMER_MS) ?? DEFAULTS.retry.maxDelay,
+  }
+}
+
+const QUEUE_KEYS = ['store', 'path', 'commit', 'synchronous', 'max_dead_letters'] as const
+
+function resolveQueue(queue: unknown): ResolvedConfig['queue'] {
+  if (queue === undefined) return { store: 'memory' }
+  const given = requireObject(queue, 'queue')
+  rejectUnknownKeys(given, QUEUE_KEYS, 'queue.')
+  const store = oneOf(given.store, 'queue.store', ['memory', 'sqlite'] as const)
+  if (store === undefined) throw new WebhookConfigError('queue.store', "is required ('memory' or 'sqlite')")
+  if (store === 'memory') {
+    const extra = Object.keys(given).find((key) => key !== 'store')
+    if (extra !== undefined) throw new WebhookConfigError(`queue.${extra}`, "applies only to store 'sqlite'")
+    return { store }
+  }
+  const path = given.path
+  if (typeof path !== 'string' || path === '')
+    throw new WebhookConfigError('queue.path', "is required with store 'sqlite' (the database file)")
+  return {
+    store,
+    path,
+    commit: oneOf(given.commit, 'queue.commit', ['batch', 'event'] as const) ?? 'batch',
+    synchronous: oneOf(given.synchronous, 'queue.synchronous', ['normal', 'full'] as const) ?? 'normal',
+    maxDeadLetters: positiveInteger(given.max_dead_letters, 'queue.max_dead_letters') ?? 10_000,
   }
 }
 

@@ -1,3 +1,4 @@
+import type { DeadLetterFilter, StoreStats } from './delivery/store/types.ts'
 import type { HookEvent, HookEventName } from './events.ts'
 
 /** What the sender POSTs; `options.send` receives it in place of an HTTP request. */
@@ -102,6 +103,8 @@ export interface WebhookStats {
   events: Partial<Record<HookEventName, { matched: number }>>
   /** Problems passed to `reportError` since creation (bad input to `handle()`, adapter errors). */
   errors?: number
+  /** The queue store (`queue.store`): written, recovered, replayed, dead letters, write errors. */
+  store?: StoreStats
 }
 
 /**
@@ -132,4 +135,9 @@ export interface Webhook {
   reportError(error: Error): void
   /** Whether any rule could fire for this event name; adapters use it to skip work nobody asked for. */
   wants(name: HookEventName): boolean
+  /**
+   * Sends the dead letters matching `filter` again, with their original body and `webhook-id`; returns how
+   * many. Only `queue: { store: 'sqlite' }` keeps dead letters (events that failed for good).
+   */
+  replay(filter?: DeadLetterFilter): number
 }

@@ -3,7 +3,6 @@
  * serializes, names and enqueues; everything after that is the dispatcher's (`src/delivery/`), which
  * talks back only through plain-data callbacks.
  */
-import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { resolveConfig } from './config.ts'
 import type { PayloadEncoding, ResolvedConfig, WebhookConfig } from './config-types.ts'
@@ -12,6 +11,8 @@ import type { Delivery, DispatcherCallbacks } from './delivery/job.ts'
 import { recordable } from './delivery/message-record.ts'
 import type { AttemptOutcome } from './delivery/retry.ts'
 import { createSender, type Sender } from './delivery/sender.ts'
+import { type DeadLetterFilter, openStore, type QueueStore } from './delivery/store/index.ts'
+import { type NamedJob, StoredDelivery } from './delivery/store/stored-delivery.ts'
 import { DeliveryThread } from './delivery/thread.ts'
 import { resolveDeliveryPriority } from './delivery/thread-priority.ts'
 import type { HookEvent, HookEventName } from './events.ts'
@@ -49,6 +50,8 @@ class HttpWebhook extends EventEmitter implements Webhook {
   /** Only with `options.send`: delivery then stays on this thread, since a function cannot cross threads. */
   readonly #sender: Sender | undefined
   readonly #delivery: Delivery | undefined
+  /** `queue.store`; with a durable one, `#delivery` is a `StoredDelivery` over the real one. */
+  readonly #store: QueueStore | undefined
   /**
    * The events of jobs not yet reported, by id: reports carry the event, and `options.send` gets it.
    * Kept only while someone listens to a report (or with `options.send`): in a burst of 200,000 events,
@@ -56,8 +59,9 @@ class HttpWebhook extends EventEmitter implements Webhook {
    */
   readonly #events = new Map<number, HookEvent>()
   #keepEvents = false
-  readonly #idPrefix = `msg_${randomBytes(12).toString('base64url')}`
-  #idCounter = 0
+  /** The store's: a durable store keeps it, so that an event keeps its `webhook-id` across restarts. */
+  readonly #idPrefix: string
+  #idCounter: number
   #matched = 0
   #errors = 0
   readonly #perEvent: Partial<Record<HookEventName, { matched: number }>> = {}
@@ -71,19 +75,31 @@ class HttpWebhook extends EventEmitter implements Webhook {
     this.#url = redactUrl(config.url)
     this.#sensitive = sensitive
     const priority = resolveDeliveryPriority(options.deliveryPriority)
+    // Reported after a turn, so that listeners attached right after creation hear about a bad store file.
+    const store = openStore(config.enable ? config.queue : { store: 'memory' }, (error) =>
+      setImmediate(() => this.reportError(error)),
+    )
+    this.#idPrefix = store.idPrefix
+    this.#idCounter = store.firstId
     if (!config.enable) return
+    this.#store = store
+    const durable = store.kind !== 'memory'
+    const settled = (callbacks: DispatcherCallbacks) =>
+      durable ? StoredDelivery.settling(store, callbacks) : callbacks
     for (const name of this.#wanted) this.#perEvent[name] = { matched: 0 }
     if (config.tls?.rejectUnauthorized === false) this.#warnUnverified()
     this.#trackReportListeners()
     const send = options.send
     if (send === undefined) {
-      this.#delivery = new DeliveryThread({
-        config,
-        idPrefix: this.#idPrefix,
-        sensitive,
-        priority,
-        callbacks: { ...this.#reporters(), lost: (error) => this.#lost(error) },
-      })
+      this.#delivery = this.#withStore(
+        new DeliveryThread({
+          config,
+          idPrefix: this.#idPrefix,
+          sensitive,
+          priority,
+          callbacks: { ...settled(this.#reporters()), lost: (error) => this.#lost(error) },
+        }),
+      )
       return
     }
     this.#keepEvents = true
@@ -91,16 +107,27 @@ class HttpWebhook extends EventEmitter implements Webhook {
       send,
       eventOf: (id) => this.#events.get(id) as HookEvent,
     })
-    this.#delivery = new Dispatcher({
-      poolSize: config.poolSize,
-      maxQueue: config.maxQueue,
-      ordered: config.ordering === 'per-client',
-      cancelTimeout: config.cancelTimeout,
-      retry: config.retry,
-      send: this.#sender.send,
-      sensitive,
-      callbacks: this.#reporters(),
-    })
+    this.#delivery = this.#withStore(
+      new Dispatcher({
+        poolSize: config.poolSize,
+        maxQueue: config.maxQueue,
+        ordered: config.ordering === 'per-client',
+        cancelTimeout: config.cancelTimeout,
+        retry: config.retry,
+        send: this.#sender.send,
+        sensitive,
+        callbacks: settled(this.#reporters()),
+      }),
+    )
+  }
+
+  /** With a durable store, the delivery writes through it, and starts with what an earlier run left. */
+  #withStore(delivery: Delivery): Delivery {
+    const store = this.#store as QueueStore
+    if (store.kind === 'memory') return delivery
+    const stored = new StoredDelivery(delivery, store, this.#encoding)
+    stored.recover()
+    return stored
   }
 
   handle(event: HookEvent): void {
@@ -120,7 +147,8 @@ class HttpWebhook extends EventEmitter implements Webhook {
       }
       // Formatted before anything is counted: an event that cannot be is reported, not half taken.
       const body = serializeEvent(stamped, this.#encoding)
-      delivery.enqueue({ id: this.#accept(event, kept), body, key })
+      const job: NamedJob = { id: this.#accept(event, kept), body, key, event: event.event }
+      delivery.enqueue(job)
     } catch (error) {
       this.reportError(toError(error, 'handle() could not take an event'))
     }
@@ -156,7 +184,17 @@ class HttpWebhook extends EventEmitter implements Webhook {
       dropped_by_reason: delivery?.dropped_by_reason ?? { queue_full: 0, closed: 0 },
       events: perEvent,
       errors: this.#errors,
+      ...(this.#store === undefined ? {} : { store: this.#store.stats() }),
     }
+  }
+
+  /**
+   * Sends the dead letters that match `filter` again (same body, same `webhook-id`), and returns how many.
+   * Only a durable store keeps dead letters: with `store: 'memory'` there are none.
+   */
+  replay(filter?: DeadLetterFilter): number {
+    const delivery = this.#delivery
+    return delivery instanceof StoredDelivery ? delivery.replay(filter) : 0
   }
 
   flush(): Promise<void> {

@@ -39,6 +39,7 @@ export function recordingWebhook(wanted: readonly HookEventName[] = HOOK_EVENT_N
     },
     flush: async () => {},
     close: async () => {},
+    replay: () => 0,
     on(name, listener) {
       emitter.on(name, listener as (...args: unknown[]) => void)
       return this

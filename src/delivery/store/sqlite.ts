@@ -1,0 +1,342 @@
+/**
+ * `queue: { store: 'sqlite', path }`: every accepted event is written to an embedded SQLite database
+ * (better-sqlite3, an optional dependency loaded only here) and leaves it only when delivered, dropped for
+ * room, or failed for good (then it becomes a dead letter). A restart takes the waiting events back.
+ *
+ * Writes are gathered and committed once per turn of the event loop, in one transaction (WAL mode: a
+ * commit appends to the log; with `synchronous: 'normal'` it is not fsynced, so a process crash loses
+ * nothing committed, a power loss may lose the last commits). A write that fails (full disk, read-only
+ * file) is reported and counted, never thrown: the events are still delivered from memory.
+ */
+import { randomBytes } from 'node:crypto'
+import type { HookEventName } from '../../events.ts'
+import { loadSqlite, type SqliteDatabase, type SqliteStatement } from './load.ts'
+import type {
+  DeadLetter,
+  DeadLetterFilter,
+  FailureInfo,
+  QueueStore,
+  StoredEvent,
+  StoreErrorReporter,
+  StoreStats,
+} from './types.ts'
+
+/** Ids reserved ahead at each start and whenever they run low: a crash never lets an id be given twice. */
+const ID_BLOCK = 2 ** 20
+
+export interface SqliteStoreOptions {
+  path: string
+  /** `'batch'`: one transaction per turn of the event loop; `'event'`: one per event. */
+  commit: 'batch' | 'event'
+  /** SQLite's `synchronous`: `'full'` fsyncs the log at each commit (survives a power loss). */
+  synchronous: 'normal' | 'full'
+  /** Most dead letters kept; past it the oldest are dropped. */
+  maxDeadLetters: number
+  report: StoreErrorReporter
+}
+
+interface Kill {
+  id: number
+  failure: FailureInfo
+  at: number
+}
+
+interface Row {
+  id: number
+  event: string
+  key: string
+  bytes: Buffer
+  created_at: number
+}
+
+interface DeadRow extends Row {
+  failed_at: number
+  attempts: number
+  status: number | null
+  code: string | null
+  message: string | null
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS queue (
+  id INTEGER PRIMARY KEY, event TEXT NOT NULL, key TEXT NOT NULL, bytes BLOB NOT NULL, created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dead (
+  id INTEGER PRIMARY KEY, event TEXT NOT NULL, key TEXT NOT NULL, bytes BLOB NOT NULL, created_at INTEGER NOT NULL,
+  failed_at INTEGER NOT NULL, attempts INTEGER NOT NULL, status INTEGER, code TEXT, message TEXT
+);
+CREATE INDEX IF NOT EXISTS dead_failed_at ON dead (failed_at);
+`
+
+/** Opens (or creates) the store at `options.path`; throws when the file cannot be opened or made. */
+export class SqliteStore implements QueueStore {
+  readonly kind = 'sqlite'
+  readonly idPrefix: string
+  readonly firstId: number
+  readonly #options: SqliteStoreOptions
+  readonly #db: SqliteDatabase
+  readonly #insert: SqliteStatement
+  readonly #delete: SqliteStatement
+  readonly #bury: SqliteStatement
+  readonly #setMeta: SqliteStatement
+  readonly #trimDead: SqliteStatement
+  readonly #write: () => void
+  #reserved: number
+  #adds: StoredEvent[] = []
+  #removes: number[] = []
+  #kills: Kill[] = []
+  #scheduled = false
+  #recovered: StoredEvent[] | undefined
+  #written = 0
+  #recoveredCount = 0
+  #replayed = 0
+  #dead: number
+  #deadDropped = 0
+  #writeErrors = 0
+  #failing = false
+  #closed = false
+  /** What the transaction being written did to the dead letters. */
+  #txDead = 0
+  #txDeadDropped = 0
+
+  constructor(options: SqliteStoreOptions) {
+    this.#options = options
+    const Database = loadSqlite()
+    const db = new Database(options.path)
+    this.#db = db
+    try {
+      db.pragma('journal_mode = WAL')
+      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+      // Another process (the `queue` or `replay` command) may hold the write lock for a moment.
+      db.pragma('busy_timeout = 250')
+      db.exec(SCHEMA)
+      const meta = (name: string) =>
+        (db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: string } | undefined)
+          ?.value
+      this.#setMeta = db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)')
+      let prefix = meta('id_prefix')
+      if (prefix === undefined) {
+        prefix = `msg_${randomBytes(12).toString('base64url')}`
+        this.#setMeta.run('id_prefix', prefix)
+      }
+      this.idPrefix = prefix
+      const maxUsed = db
+        .prepare('SELECT max((SELECT max(id) FROM queue), (SELECT max(id) FROM dead)) AS id')
+        .get() as {
+        id: number | null
+      }
+      this.firstId = Math.max(Number(meta('next_id') ?? 0), (maxUsed.id ?? -1) + 1)
+      this.#reserved = this.firstId + ID_BLOCK
+      this.#setMeta.run('next_id', String(this.#reserved))
+      this.#dead = (db.prepare('SELECT count(*) AS n FROM dead').get() as { n: number }).n
+      this.#recovered = (
+        db.prepare('SELECT id, event, key, bytes, created_at FROM queue ORDER BY id').all() as Row[]
+      ).map(toStored)
+    } catch (error) {
+      db.close()
+      throw error
+    }
+    this.#insert = db.prepare(
+      'INSERT OR REPLACE INTO queue (id, event, key, bytes, created_at) VALUES (?, ?, ?, ?, ?)',
+    )
+    this.#delete = db.prepare('DELETE FROM queue WHERE id = ?')
+    this.#bury = db.prepare(
+      `INSERT OR REPLACE INTO dead (id, event, key, bytes, created_at, failed_at, attempts, status, code, message)
+       SELECT id, event, key, bytes, created_at, ?, ?, ?, ?, ? FROM queue WHERE id = ?`,
+    )
+    this.#trimDead = db.prepare(
+      'DELETE FROM dead WHERE id IN (SELECT id FROM dead ORDER BY failed_at, id LIMIT ?)',
+    )
+    this.#write = db.transaction(() => this.#writePending())
+  }
+
+  recover(): StoredEvent[] {
+    const recovered = this.#recovered ?? []
+    this.#recovered = undefined
+    this.#recoveredCount += recovered.length
+    return recovered
+  }
+
+  add(event: StoredEvent): void {
+    if (this.#closed) return
+    if (event.id >= this.#reserved - ID_BLOCK / 2) this.#reserve(event.id)
+    this.#adds.push(event)
+    if (this.#options.commit === 'event') this.commit()
+    else this.#schedule()
+  }
+
+  remove(id: number): void {
+    if (this.#closed) return
+    this.#removes.push(id)
+    this.#schedule()
+  }
+
+  kill(id: number, failure: FailureInfo): void {
+    if (this.#closed) return
+    this.#kills.push({ id, failure, at: Date.now() })
+    this.#schedule()
+  }
+
+  revive(filter: DeadLetterFilter = {}): StoredEvent[] {
+    if (this.#closed) return []
+    this.commit()
+    const { where, params } = deadWhere(filter)
+    let revived: StoredEvent[] = []
+    try {
+      this.#db.transaction(() => {
+        const rows = this.#db.prepare(`SELECT * FROM dead ${where} ORDER BY id`).all(...params) as DeadRow[]
+        for (const row of rows) {
+          this.#insert.run(row.id, row.event, row.key, row.bytes, row.created_at)
+          this.#db.prepare('DELETE FROM dead WHERE id = ?').run(row.id)
+        }
+        revived = rows.map(toStored)
+      })()
+    } catch (error) {
+      this.#failed(error, 0)
+      return []
+    }
+    this.#dead -= revived.length
+    this.#replayed += revived.length
+    return revived
+  }
+
+  commit(): void {
+    this.#scheduled = false
+    if (this.#closed || this.#adds.length + this.#removes.length + this.#kills.length === 0) return
+    const adds = this.#adds.length
+    this.#txDead = 0
+    this.#txDeadDropped = 0
+    try {
+      this.#write()
+      this.#written += adds
+      this.#dead += this.#txDead
+      this.#deadDropped += this.#txDeadDropped
+      this.#failing = false
+    } catch (error) {
+      this.#failed(error, adds)
+    }
+    this.#adds = []
+    this.#removes = []
+    this.#kills = []
+  }
+
+  stats(): StoreStats {
+    return {
+      kind: 'sqlite',
+      written: this.#written,
+      recovered: this.#recoveredCount,
+      replayed: this.#replayed,
+      dead: this.#dead,
+      dead_dropped: this.#deadDropped,
+      write_errors: this.#writeErrors,
+      failing: this.#failing,
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.commit()
+    this.#closed = true
+    try {
+      this.#db.close()
+    } catch (error) {
+      this.#options.report(storeError('could not close the queue store', error))
+    }
+  }
+
+  /** Adds before settlements: an event is always added in an earlier turn than, or the same turn as, its settlement. */
+  #writePending(): void {
+    for (const event of this.#adds)
+      this.#insert.run(event.id, event.event, event.key, event.bytes, event.createdAt)
+    for (const id of this.#removes) this.#delete.run(id)
+    let buried = 0
+    for (const { id, failure, at } of this.#kills) {
+      buried += this.#bury.run(
+        at,
+        failure.attempts,
+        failure.status ?? null,
+        failure.code ?? null,
+        failure.message ?? null,
+        id,
+      ).changes
+      this.#delete.run(id)
+    }
+    const excess = this.#dead + buried - this.#options.maxDeadLetters
+    const dropped = excess > 0 ? this.#trimDead.run(excess).changes : 0
+    // Counted by commit() only once the transaction is through: a failed one changed nothing.
+    this.#txDead = buried - dropped
+    this.#txDeadDropped = dropped
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    setImmediate(() => this.commit())
+  }
+
+  /** Ids from `id` on are reserved before any is written: synchronously, once per `ID_BLOCK / 2` ids. */
+  #reserve(id: number): void {
+    this.#reserved = id + ID_BLOCK
+    try {
+      this.#setMeta.run('next_id', String(this.#reserved))
+    } catch (error) {
+      this.#failed(error, 0)
+    }
+  }
+
+  /** The first failure of a streak is reported; the rest are counted. */
+  #failed(error: unknown, events: number): void {
+    this.#writeErrors += events
+    if (this.#failing) return
+    this.#failing = true
+    this.#options.report(
+      storeError(
+        `could not write to the queue store ${this.#options.path}; events are kept in memory only until it works again`,
+        error,
+      ),
+    )
+  }
+}
+
+/** The rows of a dead-letter query, newest last. */
+export function deadWhere(filter: DeadLetterFilter): { where: string; params: Array<string | number> } {
+  const clauses: string[] = []
+  const params: Array<string | number> = []
+  if (filter.since !== undefined) {
+    clauses.push('failed_at >= ?')
+    params.push(filter.since instanceof Date ? filter.since.getTime() : filter.since)
+  }
+  if (filter.event !== undefined) {
+    clauses.push('event = ?')
+    params.push(filter.event)
+  }
+  return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params }
+}
+
+export function toDeadLetter(row: DeadRow): DeadLetter {
+  const letter: DeadLetter = { ...toStored(row), attempts: row.attempts, failedAt: row.failed_at }
+  if (row.status !== null) letter.status = row.status
+  if (row.code !== null) letter.code = row.code
+  if (row.message !== null) letter.message = row.message
+  return letter
+}
+
+function toStored(row: Row): StoredEvent {
+  return {
+    id: row.id,
+    event: row.event as HookEventName,
+    key: row.key,
+    bytes: row.bytes,
+    createdAt: row.created_at,
+  }
+}
+
+/** The error with SQLite's code (`SQLITE_FULL`, `SQLITE_READONLY`...) and message; the path is the user's own. */
+export function storeError(context: string, cause: unknown): Error & { code: string } {
+  const code = (cause as { code?: unknown })?.code
+  const detail = cause instanceof Error ? cause.message : String(cause)
+  const error = new Error(`mqtt-webhook: ${context}: ${detail}`, { cause }) as Error & { code: string }
+  error.code = typeof code === 'string' ? code : 'ERR_QUEUE_STORE'
+  return error
+}
