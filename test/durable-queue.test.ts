@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import Database from 'better-sqlite3'
 import type { WebhookConfig } from '../src/config-types.ts'
+import { loadSqlite } from '../src/delivery/store/load.ts'
 import type { HookEvent } from '../src/events.ts'
 import { createWebhook } from '../src/webhook.ts'
 import type { DroppedReport, FailedReport, Webhook } from '../src/webhook-types.ts'
@@ -69,7 +69,7 @@ test('sqlite queue: events still waiting at close are delivered by the next webh
   assert.equal(receiver.accepted.length, 50, 'each once')
   // Delivered events left the file.
   await second.close({ timeout_ms: 1000 })
-  const db = new Database(path, { readonly: true })
+  const db = new (loadSqlite())(path, { readonly: true })
   assert.deepEqual(db.prepare('SELECT count(*) AS n FROM queue').get(), { n: 0 })
   db.close()
 })
@@ -87,7 +87,7 @@ test('sqlite queue: events answered 400 become dead letters with their status; r
   assert.equal(failed.length, 30)
   assert.ok(failed.every((report) => report.status === 400 && report.attempts === 1))
   assert.equal(webhook.stats().store?.dead, 30)
-  const db = new Database(path, { readonly: true })
+  const db = new (loadSqlite())(path, { readonly: true })
   assert.deepEqual(db.prepare('SELECT DISTINCT status, attempts, message FROM dead').all(), [
     { status: 400, attempts: 1, message: 'HTTP 400' },
   ])
@@ -153,7 +153,7 @@ test('sqlite queue: a store in a read-only directory is reported as an error and
   for (let n = 0; n < 20; n++) webhook.handle(publish(n))
   await receiver.waitForAccepted(20)
   await webhook.flush()
-  await waitFor(() => errors.length === 1)
+  await waitFor(() => errors.length === 1, 'the error report')
   assert.match(
     (errors[0] as Error).message,
     /could not open the queue store .*queue\.db; events are kept in memory only/,

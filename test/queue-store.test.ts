@@ -6,8 +6,8 @@ import assert from 'node:assert/strict'
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import Database from 'better-sqlite3'
 import { openStore } from '../src/delivery/store/index.ts'
+import { loadSqlite } from '../src/delivery/store/load.ts'
 import { MemoryStore } from '../src/delivery/store/memory.ts'
 import { SqliteStore } from '../src/delivery/store/sqlite.ts'
 import type { StoredEvent } from '../src/delivery/store/types.ts'
@@ -39,7 +39,7 @@ const turn = () => new Promise((resolve) => setImmediate(resolve))
 
 /** Rows committed in the file, as another process would see them. */
 function committed(path: string, table: 'queue' | 'dead'): number {
-  const db = new Database(path, { readonly: true })
+  const db = new (loadSqlite())(path, { readonly: true })
   try {
     return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
   } finally {
@@ -109,7 +109,7 @@ test('sqlite store: a failed event becomes a dead letter with its last status or
   assert.equal(committed(path, 'queue'), 0)
   assert.equal(committed(path, 'dead'), 2)
   assert.equal(store.stats().dead, 2)
-  const db = new Database(path, { readonly: true })
+  const db = new (loadSqlite())(path, { readonly: true })
   const rows = db.prepare('SELECT id, attempts, status, code, message FROM dead ORDER BY id').all()
   db.close()
   assert.deepEqual(rows, [
