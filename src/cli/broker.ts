@@ -10,6 +10,7 @@ import type { Logger, Webhook } from '../webhook-types.ts'
 import { parseFlags, parsePort, parsePositive, readConfigFlag, UsageError } from './args.ts'
 import { formatHost, whenListening } from './listen.ts'
 import { cliLogger, say } from './log.ts'
+import { withQueueFlag } from './queue.ts'
 import { stopOnSignal } from './shutdown.ts'
 import { formatStats, startStatus } from './status.ts'
 
@@ -25,6 +26,7 @@ Options:
   --ws-port PORT           also MQTT over WebSocket on this port
   --status-interval SEC    seconds between status lines (default 5)
   --drain-timeout MS       longest wait for the queue at exit (default 10000)
+  --queue sqlite:PATH      keep waiting events in a SQLite file, delivered after a crash too
   --verbose                debug lines from the webhook
   -h, --help               this help`
 
@@ -115,6 +117,7 @@ export async function runBroker(argv: string[]): Promise<void> {
     'ws-port': { type: 'string' },
     'status-interval': { type: 'string', default: '5' },
     'drain-timeout': { type: 'string', default: '10000' },
+    queue: { type: 'string' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   })
@@ -123,7 +126,7 @@ export async function runBroker(argv: string[]): Promise<void> {
   const wsPort = flags['ws-port'] === undefined ? undefined : parsePort('--ws-port', flags['ws-port'])
   const intervalSeconds = parsePositive('--status-interval', flags['status-interval'])
   const drainTimeout = parsePositive('--drain-timeout', flags['drain-timeout'])
-  const config = readConfigFlag(flags.config, 'broker')
+  const config = withQueueFlag(readConfigFlag(flags.config, 'broker'), flags.queue)
 
   const running = await startBroker({
     config,

@@ -11,6 +11,8 @@ Commands:
   broker     an aedes MQTT broker with the webhook attached
   proxy      an MQTT proxy in front of any broker, firing the webhook
   receive    a webhook endpoint for development that prints what it receives
+  queue      what waits in a SQLite queue store, and its dead letters
+  replay     sends a SQLite queue store's dead letters again
 
 Run 'mqtt-webhook <command> --help' for a command's options.`
 
@@ -19,6 +21,8 @@ const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<void>>>
   broker: async () => (await import('./broker.ts')).runBroker,
   proxy: async () => (await import('./proxy.ts')).runProxy,
   receive: async () => (await import('./receive.ts')).runReceive,
+  queue: async () => (await import('./queue.ts')).runQueue,
+  replay: async () => (await import('./replay.ts')).runReplay,
 }
 
 async function main(argv: string[]): Promise<void> {

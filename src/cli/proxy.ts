@@ -4,6 +4,7 @@ import { parseFlags, parseHostPort, parsePositive, readConfigFlag, UsageError } 
 import { describeWebhook } from './broker.ts'
 import { formatHost } from './listen.ts'
 import { cliLogger, say } from './log.ts'
+import { withQueueFlag } from './queue.ts'
 import { stopOnSignal } from './shutdown.ts'
 import { formatStats, startStatus } from './status.ts'
 
@@ -19,6 +20,7 @@ Options:
   --config FILE            webhook configuration (required)
   --status-interval SEC    seconds between status lines (default 5)
   --drain-timeout MS       longest wait for the queue at exit (default 10000)
+  --queue sqlite:PATH      keep waiting events in a SQLite file, delivered after a crash too
   --verbose                debug lines from the webhook and the proxy
   -h, --help               this help`
 
@@ -30,6 +32,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     config: { type: 'string' },
     'status-interval': { type: 'string', default: '5' },
     'drain-timeout': { type: 'string', default: '10000' },
+    queue: { type: 'string' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   })
@@ -42,7 +45,7 @@ export async function runProxy(argv: string[]): Promise<void> {
   const upstream = parseHostPort('--upstream', flags.upstream)
   const intervalSeconds = parsePositive('--status-interval', flags['status-interval'])
   const drainTimeout = parsePositive('--drain-timeout', flags['drain-timeout'])
-  const config = readConfigFlag(flags.config, 'proxy')
+  const config = withQueueFlag(readConfigFlag(flags.config, 'proxy'), flags.queue)
 
   const logger = cliLogger(flags.verbose)
   const webhook = createWebhook(config, { logger })
