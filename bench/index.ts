@@ -18,6 +18,7 @@ const parts: Array<[name: string, load: () => Promise<{ run: () => Promise<Bench
   ],
   ['aedes', () => import('./aedes.ts'), ['aedes_ratio']],
   ['proxy', () => import('./proxy.ts'), ['proxy_ratio']],
+  ['durable', () => import('./durable.ts'), ['durable_flood_ratio', 'durable_write_us_per_event']],
 ]
 
 const results: Record<string, number | null> = {}

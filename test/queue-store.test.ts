@@ -74,6 +74,32 @@ test('sqlite store: events written in one turn are committed after it, and a new
   store.close()
 })
 
+test('sqlite store: a turn of many events is written whole (rows written many to a statement) and settled in ranges', async (t) => {
+  const path = join(tempDir(t), 'q.db')
+  const store = openAt(path)
+  const first = store.firstId
+  for (let i = 0; i < 200; i++) store.add(event(first + i, `c${i % 7}`))
+  await turn()
+  assert.equal(committed(path, 'queue'), 200)
+  // Settled out of order, with holes: 0-49, 51-99, 150, 199.
+  const settled = [
+    ...Array.from({ length: 100 }, (_, i) => first + i).filter((id) => id !== first + 50),
+    first + 150,
+    first + 199,
+  ]
+  for (const id of settled.reverse()) store.remove(id)
+  await turn()
+  const again = openAt(path)
+  assert.deepEqual(
+    again.recover().map((e) => [e.id - first, e.key, e.bytes.toString()]),
+    Array.from({ length: 200 }, (_, i) => i)
+      .filter((i) => i === 50 || (i >= 100 && i !== 150 && i !== 199))
+      .map((i) => [i, `c${i % 7}`, `{"n":${first + i}}`]),
+  )
+  again.close()
+  store.close()
+})
+
 test("sqlite store: ids reserved at a start are never given again, even when the first run's events all left", async (t) => {
   const path = join(tempDir(t), 'q.db')
   const store = openAt(path)

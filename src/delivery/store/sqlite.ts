@@ -23,6 +23,8 @@ import type {
 
 /** Ids reserved ahead at each start and whenever they run low: a crash never lets an id be given twice. */
 const ID_BLOCK = 2 ** 20
+/** Rows per multi-row INSERT. */
+const INSERT_ROWS = 64
 
 export interface SqliteStoreOptions {
   path: string
@@ -78,6 +80,10 @@ export class SqliteStore implements QueueStore {
   readonly #db: SqliteDatabase
   readonly #insert: SqliteStatement
   readonly #delete: SqliteStatement
+  /** `INSERT_ROWS` rows in one statement, and a range of ids in one: each statement run costs a crossing into C++. */
+  readonly #insertMany: SqliteStatement
+  readonly #deleteRange: SqliteStatement
+  readonly #params: unknown[] = new Array(INSERT_ROWS * 5)
   readonly #bury: SqliteStatement
   readonly #setMeta: SqliteStatement
   readonly #trimDead: SqliteStatement
@@ -141,6 +147,10 @@ export class SqliteStore implements QueueStore {
       'INSERT OR REPLACE INTO queue (id, event, key, bytes, created_at) VALUES (?, ?, ?, ?, ?)',
     )
     this.#delete = db.prepare('DELETE FROM queue WHERE id = ?')
+    this.#insertMany = db.prepare(
+      `INSERT OR REPLACE INTO queue (id, event, key, bytes, created_at) VALUES ${Array(INSERT_ROWS).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+    )
+    this.#deleteRange = db.prepare('DELETE FROM queue WHERE id BETWEEN ? AND ?')
     this.#bury = db.prepare(
       `INSERT OR REPLACE INTO dead (id, event, key, bytes, created_at, failed_at, attempts, status, code, message)
        SELECT id, event, key, bytes, created_at, ?, ?, ?, ?, ? FROM queue WHERE id = ?`,
@@ -247,9 +257,8 @@ export class SqliteStore implements QueueStore {
 
   /** Adds before settlements: an event is always added in an earlier turn than, or the same turn as, its settlement. */
   #writePending(): void {
-    for (const event of this.#adds)
-      this.#insert.run(event.id, event.event, event.key, event.bytes, event.createdAt)
-    for (const id of this.#removes) this.#delete.run(id)
+    this.#insertAll(this.#adds)
+    this.#deleteAll(this.#removes)
     let buried = 0
     for (const { id, failure, at } of this.#kills) {
       buried += this.#bury.run(
@@ -267,6 +276,48 @@ export class SqliteStore implements QueueStore {
     // Counted by commit() only once the transaction is through: a failed one changed nothing.
     this.#txDead = buried - dropped
     this.#txDeadDropped = dropped
+  }
+
+  #insertAll(adds: StoredEvent[]): void {
+    const params = this.#params
+    let i = 0
+    for (; i + INSERT_ROWS <= adds.length; i += INSERT_ROWS) {
+      for (let j = 0; j < INSERT_ROWS; j++) {
+        const event = adds[i + j] as StoredEvent
+        const at = j * 5
+        params[at] = event.id
+        params[at + 1] = event.event
+        params[at + 2] = event.key
+        params[at + 3] = event.bytes
+        params[at + 4] = event.createdAt
+      }
+      this.#insertMany.run(...params)
+    }
+    params.fill(undefined)
+    for (; i < adds.length; i++) {
+      const event = adds[i] as StoredEvent
+      this.#insert.run(event.id, event.event, event.key, event.bytes, event.createdAt)
+    }
+  }
+
+  /** Settled ids are mostly consecutive (events go out in arrival order): one statement per run of them. */
+  #deleteAll(ids: number[]): void {
+    if (ids.length === 0) return
+    ids.sort((a, b) => a - b)
+    let first = ids[0] as number
+    let last = first
+    for (let i = 1; i <= ids.length; i++) {
+      const id = ids[i]
+      if (id === last + 1) {
+        last = id
+        continue
+      }
+      if (first === last) this.#delete.run(first)
+      else this.#deleteRange.run(first, last)
+      if (id === undefined) break
+      first = id
+      last = id
+    }
   }
 
   #schedule(): void {

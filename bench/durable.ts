@@ -1,0 +1,194 @@
+/**
+ * The durable-queue part of `npm run bench` (issue 16): NanoMQ's flood (one client, CONNECT, then 20,000
+ * QoS 0 publishes of 100 bytes on `a/b` in one write; `on_message_publish` on `a/#`, `pool_size` 32) through
+ * aedes + `attachAedes`, timed until every event is delivered to a receiver in another process, with the
+ * memory queue and with the SQLite store (`commit: 'batch'`, and `'event'` for the cost of the shorter
+ * window). Alternating rounds, medians. The broker thread's CPU time (Linux `/proc`) over the same window
+ * gives the store's cost per event there.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { type AddressInfo, connect as connectTcp, createServer, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { Aedes } from 'aedes'
+import mqttPacket from 'mqtt-packet'
+import { attachAedes } from '../src/adapters/aedes/index.ts'
+import type { WebhookConfig } from '../src/config-types.ts'
+import { createWebhook } from '../src/webhook.ts'
+import type { BenchPart } from './part.ts'
+import { mainThreadCpuUs } from './thread-cpu.ts'
+
+const EVENTS = 20_000
+const PAYLOAD_BYTES = 100
+const ROUNDS = Number(process.env.BENCH_DURABLE_ROUNDS ?? 3)
+const VARIANTS = ['memory', 'sqlite', 'sqlite-event'] as const
+type Variant = (typeof VARIANTS)[number]
+
+interface Result {
+  eventsPerS: number
+  /** The broker (main) thread's CPU per event over the flood, in microseconds. */
+  brokerUsPerEvent: number
+  delivered: number
+}
+
+export async function run(): Promise<BenchPart> {
+  const receiver = await startReceiver()
+  const dir = mkdtempSync(join(tmpdir(), 'mqtt-webhook-bench-durable-'))
+  try {
+    const results = new Map<Variant, Result[]>(VARIANTS.map((v) => [v, []]))
+    for (let round = 0; round < ROUNDS; round++)
+      for (const variant of VARIANTS)
+        results.get(variant)?.push(await flood(variant, receiver.url, join(dir, `${variant}-${round}.db`)))
+    const rate = (v: Variant) => median((results.get(v) ?? []).map((r) => r.eventsPerS))
+    const broker = (v: Variant) => median((results.get(v) ?? []).map((r) => r.brokerUsPerEvent))
+    const allDelivered = [...results.values()].every((runs) => runs.every((r) => r.delivered === EVENTS))
+    const ratio = rate('sqlite') / rate('memory')
+    const writeUs = broker('sqlite') - broker('memory')
+    const eventWriteUs = broker('sqlite-event') - broker('memory')
+    return {
+      rows: [
+        [`flood, memory queue (events/s, median of ${ROUNDS})`, rate('memory').toFixed(0)],
+        ['flood, sqlite store, commit batch (events/s)', rate('sqlite').toFixed(0)],
+        ['durable flood ratio (target >= 0.5)', ratio.toFixed(3)],
+        ['flood, sqlite store, commit event (events/s)', rate('sqlite-event').toFixed(0)],
+        ['broker thread CPU per event, memory (us)', broker('memory').toFixed(2)],
+        ['  added by the store, commit batch (us)', writeUs.toFixed(2)],
+        ['  added by the store, commit event (us)', eventWriteUs.toFixed(2)],
+        ['every event delivered', allDelivered ? 'yes' : `NO: ${JSON.stringify([...results])}`],
+      ],
+      results: {
+        durable_flood_ratio: round(ratio, 3),
+        durable_write_us_per_event: nullIfNaN(round(writeUs, 2)),
+        durable_event_commit_write_us_per_event: nullIfNaN(round(eventWriteUs, 2)),
+        durable_flood_event_commit_ratio: round(rate('sqlite-event') / rate('memory'), 3),
+      },
+    }
+  } finally {
+    receiver.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function flood(variant: Variant, url: string, path: string): Promise<Result> {
+  const config: WebhookConfig = {
+    url,
+    pool_size: 32,
+    events: [{ event: 'on_message_publish', topic: 'a/#' }],
+    ...(variant === 'memory'
+      ? {}
+      : { queue: { store: 'sqlite', path, commit: variant === 'sqlite' ? 'batch' : 'event' } }),
+  }
+  const webhook = createWebhook(config)
+  const broker = await Aedes.createBroker()
+  const detach = attachAedes(broker, webhook)
+  const server = createServer(broker.handle).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  const publisher = await connectPublisher(port)
+  try {
+    // The delivery thread running and warm before the clock starts.
+    await warmUp(publisher, webhook)
+    const before = webhook.stats().success
+    const cpuBefore = mainThreadCpuUs()
+    const start = performance.now()
+    publisher.write(floodBytes())
+    while (webhook.stats().success - before < EVENTS && performance.now() - start < 120_000)
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    const seconds = (performance.now() - start) / 1000
+    const cpuAfter = mainThreadCpuUs()
+    return {
+      eventsPerS: EVENTS / seconds,
+      brokerUsPerEvent:
+        cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : (cpuAfter - cpuBefore) / EVENTS,
+      delivered: webhook.stats().success - before,
+    }
+  } finally {
+    publisher.destroy()
+    detach()
+    await new Promise<void>((resolve) => broker.close(() => resolve()))
+    server.close()
+    await webhook.close({ timeout_ms: 5000 })
+  }
+}
+
+async function warmUp(publisher: Socket, webhook: ReturnType<typeof createWebhook>): Promise<void> {
+  const one = publishPacket()
+  publisher.write(Buffer.concat(Array.from({ length: 1000 }, () => one)))
+  while (webhook.stats().success < 1000) await new Promise((resolve) => setTimeout(resolve, 5))
+  await webhook.flush()
+}
+
+function publishPacket(): Buffer {
+  return mqttPacket.generate({
+    cmd: 'publish',
+    topic: 'a/b',
+    payload: Buffer.alloc(PAYLOAD_BYTES, 'x'),
+    qos: 0,
+    retain: false,
+    dup: false,
+  })
+}
+
+function floodBytes(): Buffer {
+  const one = publishPacket()
+  return Buffer.concat(Array.from({ length: EVENTS }, () => one))
+}
+
+async function connectPublisher(port: number): Promise<Socket> {
+  const socket = connectTcp(port, '127.0.0.1')
+  await once(socket, 'connect')
+  socket.write(
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clientId: 'bench-flood',
+      clean: true,
+      keepalive: 0,
+    }),
+  )
+  await once(socket, 'data') // the CONNACK
+  return socket
+}
+
+/** `bench/receiver-process.ts` in a child process: answers every POST with an empty 200. */
+async function startReceiver(): Promise<{ url: string; stop(): void }> {
+  const path = fileURLToPath(new URL('receiver-process.ts', import.meta.url))
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
+  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
+    lines.once('line', (line) => resolve(JSON.parse(line) as { port: number }))
+    child.once('exit', (code) => reject(new Error(`receiver exited with ${code}`)))
+  })
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    stop() {
+      lines.close()
+      child.stdin?.end()
+      child.kill()
+    },
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2
+    ? (sorted[middle] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
+}
+
+function nullIfNaN(value: number): number | null {
+  return Number.isNaN(value) ? null : value
+}
+
+function round(value: number, digits: number): number {
+  return Number(value.toFixed(digits))
+}
