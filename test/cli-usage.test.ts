@@ -66,7 +66,7 @@ describe('bad flags and files', { concurrency: 3 }, () => {
       'mqtt-webhook: --secret must be whsec_ followed by base64 (as the webhook config has it)',
     ],
     [['receive', 'extra'], "mqtt-webhook: unexpected argument 'extra' (see mqtt-webhook receive --help)"],
-    [['brokr'], "mqtt-webhook: unknown command 'brokr' (commands: broker, proxy, receive)"],
+    [['brokr'], "mqtt-webhook: unknown command 'brokr' (commands: broker, proxy, receive, queue, replay)"],
   ] as const) {
     test(`'${args.join(' ')}' prints one line and exits 2`, async () => {
       assert.deepEqual(await run([...args]), { code: 2, stdout: [], stderr: [line] })
