@@ -1,11 +1,13 @@
 /**
  * At-least-once across a crash, with real processes: `mqtt-webhook broker --queue sqlite:PATH` (aedes +
- * attachAedes + the SQLite store) is killed with SIGKILL and started again on the same file.
+ * attachAedes + the SQLite store), and the proxy with the same flag, killed with SIGKILL and started again on
+ * the same file.
  */
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
+import { startAedes } from './helpers/aedes.ts'
 import { runCli } from './helpers/cli-process.ts'
 import { connectClient } from './helpers/mqtt.ts'
 import { type ReceivedRequest, startReceiver } from './helpers/receiver.ts'
@@ -145,4 +147,49 @@ test('crash: SIGKILL at a random moment during delivery, restart: every payload 
   )
   for (const id of twice)
     assert.ok(lastBefore.has(id), `${id} was delivered twice but was not in flight at the crash`)
+})
+
+test('crash: the proxy with --queue sqlite:PATH, endpoint down, SIGKILL, restart: every publish seen before the kill arrives', async (t) => {
+  const dir = tempDir(t)
+  const path = join(dir, 'queue.db')
+  const upstream = await startAedes()
+  t.after(() => upstream.close())
+  const probe = await startReceiver()
+  await probe.close()
+  const config = configFile(dir, probe.url)
+  const startProxy = async () => {
+    const cli = runCli([
+      'proxy',
+      '--listen',
+      '127.0.0.1:0',
+      '--upstream',
+      `127.0.0.1:${upstream.port}`,
+      '--config',
+      config,
+      '--queue',
+      `sqlite:${path}`,
+      '--status-interval',
+      '0.1',
+    ])
+    t.after(() => cli.kill())
+    const [, url] = await cli.waitForLine(/^mqtt-webhook proxy listening on (mqtt:\/\/127\.0\.0\.1:\d+),/)
+    return { cli, url: url as string }
+  }
+  const first = await startProxy()
+  const client = await connectClient(t, first.url, { clientId: 'via-proxy' })
+  for (let n = 0; n < 200; n++) await client.publishAsync('a/b', `m${n}`, { qos: 1 })
+  // The proxy observes the PUBLISH as it relays it: its status line shows all 200 matched before the kill.
+  await first.cli.waitForLine(/^stats matched 200 /)
+  first.cli.child.kill('SIGKILL')
+  assert.equal(await first.cli.exited, 'SIGKILL')
+
+  const receiver = await startReceiver({ port: probe.port })
+  t.after(() => receiver.close())
+  const second = await startProxy()
+  await second.cli.waitForLine(/^stats matched 0 {2}delivered 200 {2}failed 0 {2}dropped 0 {2}queued 0$/)
+  assert.deepEqual(
+    receiver.requests.map((request) => JSON.parse(request.body).payload).sort(),
+    Array.from({ length: 200 }, (_, n) => `m${n}`).sort(),
+  )
+  assert.equal(new Set(receiver.requests.map((request) => request.headers['webhook-id'])).size, 200)
 })

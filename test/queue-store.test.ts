@@ -6,11 +6,13 @@ import assert from 'node:assert/strict'
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { resolveConfig } from '../src/config.ts'
 import { openStore } from '../src/delivery/store/index.ts'
 import { loadSqlite } from '../src/delivery/store/load.ts'
 import { MemoryStore } from '../src/delivery/store/memory.ts'
 import { SqliteStore } from '../src/delivery/store/sqlite.ts'
 import type { StoredEvent } from '../src/delivery/store/types.ts'
+import { loadConfig } from '../src/load-config/index.ts'
 import { assertRejected } from './helpers/config.ts'
 import { smallFileSystem, tempDir } from './helpers/store-files.ts'
 
@@ -234,6 +236,28 @@ test('memory store: keeps nothing, gives a random prefix per webhook', () => {
   assert.deepEqual(a.recover(), [])
   assert.deepEqual(a.revive(), [])
   assert.equal(a.stats().written, 0)
+})
+
+test('queue config: a nanomq.conf webhook block takes a queue block', (t) => {
+  const file = join(tempDir(t), 'nanomq.conf')
+  writeFileSync(
+    file,
+    `webhook {\n  url = "http://127.0.0.1:8080/hook"\n  events = [ { event = "on_message_publish" } ]\n  queue { store = sqlite, path = "/var/lib/q.db", commit = event, max_dead_letters = 500 }\n}\n`,
+  )
+  const config = loadConfig(file)
+  assert.deepEqual(config.queue, {
+    store: 'sqlite',
+    path: '/var/lib/q.db',
+    commit: 'event',
+    max_dead_letters: 500,
+  })
+  assert.deepEqual(resolveConfig(config).queue, {
+    store: 'sqlite',
+    path: '/var/lib/q.db',
+    commit: 'event',
+    synchronous: 'normal',
+    maxDeadLetters: 500,
+  })
 })
 
 test('queue config: bad values name the key', () => {
