@@ -12,6 +12,7 @@ import { recordable } from './delivery/message-record.ts'
 import type { AttemptOutcome } from './delivery/retry.ts'
 import { createSender, type Sender } from './delivery/sender.ts'
 import { type DeadLetterFilter, openStore, type QueueStore } from './delivery/store/index.ts'
+import { eventFromStored } from './delivery/store/rebuild.ts'
 import { type NamedJob, StoredDelivery } from './delivery/store/stored-delivery.ts'
 import { DeliveryThread } from './delivery/thread.ts'
 import { resolveDeliveryPriority } from './delivery/thread-priority.ts'
@@ -125,7 +126,9 @@ class HttpWebhook extends EventEmitter implements Webhook {
   #withStore(delivery: Delivery): Delivery {
     const store = this.#store as QueueStore
     if (store.kind === 'memory') return delivery
-    const stored = new StoredDelivery(delivery, store, this.#encoding)
+    const stored = new StoredDelivery(delivery, store, this.#encoding, (event) => {
+      if (this.#keepEvents) this.#events.set(event.id, eventFromStored(event, this.#encoding))
+    })
     stored.recover()
     return stored
   }

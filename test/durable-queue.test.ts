@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import type { WebhookConfig } from '../src/config-types.ts'
 import { loadSqlite } from '../src/delivery/store/load.ts'
-import type { HookEvent } from '../src/events.ts'
+import type { HookEvent, MessagePublishEvent } from '../src/events.ts'
 import { createWebhook } from '../src/webhook.ts'
 import type { DroppedReport, FailedReport, Webhook } from '../src/webhook-types.ts'
 import { ALL_CLIENT_AND_MESSAGE_EVENTS, connack, publish, publishBody, waitFor } from './helpers/delivery.ts'
@@ -94,6 +94,8 @@ test('sqlite queue: events answered 400 become dead letters with their status; r
   db.close()
 
   broken = false
+  const delivered: MessagePublishEvent[] = []
+  webhook.on('delivered', (report) => delivered.push(report.event as MessagePublishEvent))
   const before = receiver.requests.length
   assert.equal(webhook.replay({ event: 'on_client_connack' }), 0)
   assert.equal(webhook.replay(), 30)
@@ -111,6 +113,11 @@ test('sqlite queue: events answered 400 become dead letters with their status; r
   )
   assert.equal(webhook.stats().store?.dead, 0)
   assert.equal(webhook.stats().store?.replayed, 30)
+  // Reports of replayed events carry the event, rebuilt from the store.
+  assert.deepEqual(
+    delivered.sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0)),
+    Array.from({ length: 30 }, (_, n) => publish(n, `c${n % 4}`)),
+  )
 })
 
 test("sqlite queue: ordering 'per-client' holds across a restart", async (t) => {
@@ -203,4 +210,27 @@ try {
     output.trim(),
     "WebhookConfigError queue.store: 'sqlite' needs the optional package better-sqlite3, which is not installed (npm install better-sqlite3@12)",
   )
+})
+
+test('sqlite queue: events taken back from the store reach options.send and the reports with their event rebuilt', async (t) => {
+  const path = join(tempDir(t), 'queue.db')
+  const down = await downEndpoint()
+  const first = durable(t, { url: down.url, path })
+  const events: HookEvent[] = [publish(1, 'c1'), connack('c9'), publish(2, 'c1')]
+  for (const event of events) first.handle(event)
+  await first.close({ timeout_ms: 20 })
+
+  const sent: HookEvent[] = []
+  const second = createWebhook(
+    { url: down.url, events: ALL_CLIENT_AND_MESSAGE_EVENTS, queue: { store: 'sqlite', path } },
+    {
+      send: async (request) => {
+        sent.push(request.event)
+        return { status: 200 }
+      },
+    },
+  )
+  t.after(() => second.close({ timeout_ms: 0 }))
+  await second.flush()
+  assert.deepEqual(sent, events)
 })

@@ -19,10 +19,18 @@ export class StoredDelivery implements Delivery {
   readonly #encoding: PayloadEncoding
   /** Whether the delivery takes bodies as bytes (on the delivery thread); else records are formatted here. */
   readonly #takesBytes: boolean
+  /** Told of each event taken back from the store or replayed, before it is sent. */
+  readonly #resending: (event: StoredEvent) => void
   #closing = false
   readonly enqueueMessage: Delivery['enqueueMessage']
 
-  constructor(inner: Delivery, store: QueueStore, encoding: PayloadEncoding) {
+  constructor(
+    inner: Delivery,
+    store: QueueStore,
+    encoding: PayloadEncoding,
+    resending: (event: StoredEvent) => void = () => {},
+  ) {
+    this.#resending = resending
     this.#inner = inner
     this.#store = store
     this.#encoding = encoding
@@ -104,7 +112,9 @@ export class StoredDelivery implements Delivery {
   }
 
   #resend(events: StoredEvent[]): number {
-    for (const { id, key, bytes } of events) {
+    for (const event of events) {
+      const { id, key, bytes } = event
+      this.#resending(event)
       const body = this.#takesBytes
         ? bytes
         : isRecord(bytes)
