@@ -18,6 +18,7 @@ describe('resolveConfig', () => {
       retry: { maxAttempts: 3, baseDelay: 100, maxDelay: 30_000 },
       maxQueue: 100_000,
       ordering: 'none',
+      queue: { store: 'memory' },
       secrets: [],
       enable: true,
     })
@@ -34,6 +35,7 @@ describe('resolveConfig', () => {
       retry: { max_attempts: 5, base_delay: 10, max_delay: 1000 },
       max_queue: 10,
       ordering: 'per-client',
+      queue: { store: 'sqlite', path: '/tmp/q.db', commit: 'event', synchronous: 'full', max_dead_letters: 5 },
       secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
       enable: true,
     })
@@ -49,6 +51,7 @@ describe('resolveConfig', () => {
         retry: { maxAttempts: 5, baseDelay: 10, maxDelay: 1000 },
         maxQueue: 10,
         ordering: 'per-client',
+        queue: { store: 'sqlite', path: '/tmp/q.db', commit: 'event', synchronous: 'full', maxDeadLetters: 5 },
         secrets: ['MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
         enable: true,
       },
