@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs'
 import { resolveConfig } from '../config.ts'
 import type { WebhookConfig } from '../config-types.ts'
-import { loadSqlite } from '../delivery/store/load.ts'
+import { type StoreSummary, summarizeSqliteStore } from '../delivery/store/inspect.ts'
 import { WebhookConfigError } from '../errors.ts'
 import { parseFlags, readConfigFlag, UsageError } from './args.ts'
 import { say } from './log.ts'
@@ -57,24 +57,6 @@ export function storePath(config: WebhookConfig, command: string): string {
   return queue.path
 }
 
-interface Summary {
-  path: string
-  waiting: { events: number; bytes: number; oldest: string | null; by_event: Record<string, number> }
-  dead: {
-    events: number
-    by_event: Record<string, number>
-    newest: Array<{
-      id: string
-      event: string
-      failed_at: string
-      attempts: number
-      status: number | null
-      code: string | null
-      message: string | null
-    }>
-  }
-}
-
 /** `mqtt-webhook queue ...` */
 export async function runQueue(argv: string[]): Promise<void> {
   const flags = parseFlags('queue', argv, {
@@ -106,71 +88,13 @@ export async function runQueue(argv: string[]): Promise<void> {
     )
 }
 
-function summarize(path: string, limit: number): Summary {
+/** The store's summary; a missing file or a missing better-sqlite3 is a usage error (exit 2). */
+function summarize(path: string, limit: number): StoreSummary {
   if (!existsSync(path)) throw new UsageError(`no queue store at ${path}`)
-  const Database = loadSqliteForCli()
-  const db = new Database(path, { readonly: true, fileMustExist: true })
   try {
-    const prefix =
-      (db.prepare("SELECT value FROM meta WHERE name = 'id_prefix'").get() as { value: string } | undefined)
-        ?.value ?? ''
-    const waiting = db
-      .prepare(
-        'SELECT count(*) AS events, coalesce(sum(length(bytes)), 0) AS bytes, min(created_at) AS oldest FROM queue',
-      )
-      .get() as { events: number; bytes: number; oldest: number | null }
-    const byEvent = (table: string) =>
-      Object.fromEntries(
-        (
-          db
-            .prepare(`SELECT event, count(*) AS n FROM ${table} GROUP BY event ORDER BY event`)
-            .all() as Array<{
-            event: string
-            n: number
-          }>
-        ).map(({ event, n }) => [event, n]),
-      )
-    const newest = db
-      .prepare(
-        'SELECT id, event, failed_at, attempts, status, code, message FROM dead ORDER BY failed_at DESC, id DESC LIMIT ?',
-      )
-      .all(limit) as Array<{
-      id: number
-      event: string
-      failed_at: number
-      attempts: number
-      status: number | null
-      code: string | null
-      message: string | null
-    }>
-    const deadCount = (db.prepare('SELECT count(*) AS n FROM dead').get() as { n: number }).n
-    return {
-      path,
-      waiting: {
-        events: waiting.events,
-        bytes: waiting.bytes,
-        oldest: waiting.oldest === null ? null : new Date(waiting.oldest).toISOString(),
-        by_event: byEvent('queue'),
-      },
-      dead: {
-        events: deadCount,
-        by_event: byEvent('dead'),
-        newest: newest.map((row) => ({
-          ...row,
-          id: prefix + row.id.toString(36),
-          failed_at: new Date(row.failed_at).toISOString(),
-        })),
-      },
-    }
-  } finally {
-    db.close()
-  }
-}
-
-function loadSqliteForCli() {
-  try {
-    return loadSqlite()
+    return summarizeSqliteStore(path, limit)
   } catch (error) {
-    throw new UsageError((error as Error).message)
+    if (error instanceof WebhookConfigError) throw new UsageError(error.message)
+    throw error
   }
 }

@@ -5,10 +5,11 @@
 import type { ResolvedQueue } from '../../config-types.ts'
 import { loadSqlite } from './load.ts'
 import { MemoryStore } from './memory.ts'
-import { SqliteStore, storeError } from './sqlite.ts'
+import { SqliteStore } from './sqlite.ts'
+import { storeError } from './sqlite-schema.ts'
 import type { QueueStore, StoreErrorReporter } from './types.ts'
 
-export type { DeadLetter, DeadLetterFilter, QueueStore, StoredEvent, StoreStats } from './types.ts'
+export type { DeadLetterFilter, QueueStore, StoredEvent, StoreStats } from './types.ts'
 
 /**
  * Opens the configured store. Throws `WebhookConfigError` on `queue.store` only when better-sqlite3 is

@@ -9,10 +9,9 @@
  * file) is reported and counted, never thrown: the events are still delivered from memory.
  */
 import { randomBytes } from 'node:crypto'
-import type { HookEventName } from '../../events.ts'
 import { loadSqlite, type SqliteDatabase, type SqliteStatement } from './load.ts'
+import { type DeadRow, deadWhere, type Row, SCHEMA, storeError, toStored } from './sqlite-schema.ts'
 import type {
-  DeadLetter,
   DeadLetterFilter,
   FailureInfo,
   QueueStore,
@@ -48,34 +47,6 @@ interface Kill {
   failure: FailureInfo
   at: number
 }
-
-interface Row {
-  id: number
-  event: string
-  key: string
-  bytes: Buffer
-  created_at: number
-}
-
-interface DeadRow extends Row {
-  failed_at: number
-  attempts: number
-  status: number | null
-  code: string | null
-  message: string | null
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS queue (
-  id INTEGER PRIMARY KEY, event TEXT NOT NULL, key TEXT NOT NULL, bytes BLOB NOT NULL, created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dead (
-  id INTEGER PRIMARY KEY, event TEXT NOT NULL, key TEXT NOT NULL, bytes BLOB NOT NULL, created_at INTEGER NOT NULL,
-  failed_at INTEGER NOT NULL, attempts INTEGER NOT NULL, status INTEGER, code TEXT, message TEXT
-);
-CREATE INDEX IF NOT EXISTS dead_failed_at ON dead (failed_at);
-`
 
 /** Opens (or creates) the store at `options.path`; throws when the file cannot be opened or made. */
 export class SqliteStore implements QueueStore {
@@ -354,46 +325,4 @@ export class SqliteStore implements QueueStore {
       ),
     )
   }
-}
-
-/** The rows of a dead-letter query, newest last. */
-export function deadWhere(filter: DeadLetterFilter): { where: string; params: Array<string | number> } {
-  const clauses: string[] = []
-  const params: Array<string | number> = []
-  if (filter.since !== undefined) {
-    clauses.push('failed_at >= ?')
-    params.push(filter.since instanceof Date ? filter.since.getTime() : filter.since)
-  }
-  if (filter.event !== undefined) {
-    clauses.push('event = ?')
-    params.push(filter.event)
-  }
-  return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params }
-}
-
-export function toDeadLetter(row: DeadRow): DeadLetter {
-  const letter: DeadLetter = { ...toStored(row), attempts: row.attempts, failedAt: row.failed_at }
-  if (row.status !== null) letter.status = row.status
-  if (row.code !== null) letter.code = row.code
-  if (row.message !== null) letter.message = row.message
-  return letter
-}
-
-function toStored(row: Row): StoredEvent {
-  return {
-    id: row.id,
-    event: row.event as HookEventName,
-    key: row.key,
-    bytes: row.bytes,
-    createdAt: row.created_at,
-  }
-}
-
-/** The error with SQLite's code (`SQLITE_FULL`, `SQLITE_READONLY`...) and message; the path is the user's own. */
-export function storeError(context: string, cause: unknown): Error & { code: string } {
-  const code = (cause as { code?: unknown })?.code
-  const detail = cause instanceof Error ? cause.message : String(cause)
-  const error = new Error(`mqtt-webhook: ${context}: ${detail}`, { cause }) as Error & { code: string }
-  error.code = typeof code === 'string' ? code : 'ERR_QUEUE_STORE'
-  return error
 }

@@ -19,19 +19,6 @@ export interface StoredEvent {
   createdAt: number
 }
 
-/** An event that failed for good, with how. */
-export interface DeadLetter extends StoredEvent {
-  attempts: number
-  /** When it was given up on, ms since the epoch. */
-  failedAt: number
-  /** The last HTTP status, when there was a response. */
-  status?: number
-  /** The last error code, when there was none. */
-  code?: string
-  /** The last error, free of secrets. */
-  message?: string
-}
-
 /** How an event failed, as the dispatcher reports it. */
 export interface FailureInfo {
   attempts: number
