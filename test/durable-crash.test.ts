@@ -142,7 +142,7 @@ test('crash: SIGKILL at a random moment during delivery, restart: every payload 
   // moments before its settlement was committed (reports come back and are written once per turn).
   const lastBefore = new Set(
     receiver.requests
-      .slice(Math.max(0, beforeCrash - 4 * POOL_SIZE), beforeCrash)
+      .slice(Math.max(0, beforeCrash - 8 * POOL_SIZE), beforeCrash)
       .map((r) => r.headers['webhook-id']),
   )
   for (const id of twice)
