@@ -25,7 +25,7 @@ const BODY_KEYS = ['encoding'] as const
 const RULE_KEYS = ['event', 'topic'] as const
 const RETRY_KEYS = ['max_attempts', 'base_delay', 'max_delay'] as const
 const TLS_KEYS = ['keyfile', 'certfile', 'cacertfile', 'verify_peer', 'server_name_indication'] as const
-const TLS_STRING_KEYS = ['keyfile', 'certfile', 'cacertfile', 'server_name_indication'] as const
+const TLS_STRING_KEYS = ['keyfile', 'certfile', 'cacertfile'] as const
 const ENCODINGS: readonly PayloadEncoding[] = ['plain', 'base64', 'base62']
 const ORDERINGS = ['none', 'per-client'] as const
 

@@ -15,7 +15,7 @@ export type {
 export { WebhookConfigError } from './errors.ts'
 export * from './events.ts'
 export { type FormatOptions, formatEvent } from './format.ts'
-export { ConfigSyntaxError, loadConfig } from './load-config/index.ts'
+export { ConfigFileError, ConfigSyntaxError, loadConfig } from './load-config/index.ts'
 export { type ProxyAddress, type ProxyOptions, type RunningProxy, startProxy } from './proxy.ts'
 export { createWebhook } from './webhook.ts'
 export type * from './webhook-types.ts'
