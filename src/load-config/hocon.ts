@@ -126,7 +126,7 @@ class HoconParser {
       value = this.parseObject(fullPath)
     } else if (c === '[') {
       // `nodes [ ... ]`: not HOCON, but NanoMQ's parser takes it and its 0.13 files have it.
-      value = this.parseArray(name, fullPath)
+      value = this.parseArray(name)
     } else if (c === '=' || c === ':') {
       this.advance()
       this.skipBlank(false)
@@ -153,7 +153,8 @@ class HoconParser {
       if (this.peek() === '"') included ??= this.parseQuoted()
       else this.advance()
     }
-    if (included !== undefined) addInclude(target, { ...at, key: [...path, 'include'].join('.'), path: included })
+    if (included !== undefined)
+      addInclude(target, { ...at, key: [...path, 'include'].join('.'), path: included })
     return 'include'
   }
 
@@ -176,7 +177,7 @@ class HoconParser {
   private parseValue(name: string, path: string[]): HoconValue {
     const c = this.peek()
     if (c === '{') return this.parseObject(path)
-    if (c === '[') return this.parseArray(name, path)
+    if (c === '[') return this.parseArray(name)
     if (c === '"')
       return this.text.startsWith('"""', this.pos) ? this.parseTripleQuoted() : this.parseQuoted()
     if (c === "'") return this.parseSingleQuoted()
@@ -195,7 +196,7 @@ class HoconParser {
     return object
   }
 
-  private parseArray(name: string, path: string[]): HoconValue[] {
+  private parseArray(name: string): HoconValue[] {
     const openedAt = this.here()
     this.advance()
     const items: HoconValue[] = []

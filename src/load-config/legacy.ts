@@ -60,8 +60,7 @@ export function parseLegacy(text: string, file: string): LocatedConfig {
     if (!line.trim().startsWith('web.hook.')) continue
     const keyColumn = line.indexOf('web.hook.') + 1
     const match = LEGACY_LINE.exec(line)
-    if (!match)
-      throw new ConfigSyntaxError(file, index + 1, keyColumn, "expected 'web.hook.<key> = <value>'")
+    if (!match) throw new ConfigSyntaxError(file, index + 1, keyColumn, "expected 'web.hook.<key> = <value>'")
     const written = match[1] as string
     const key = written.slice('web.hook.'.length)
     const raw = match[2] as string

@@ -1,12 +1,6 @@
 import { WebhookConfigError } from '../errors.ts'
 import { ConfigFileError } from './errors.ts'
-import {
-  type HoconObject,
-  type HoconValue,
-  isHoconObject,
-  type Location,
-  locationOf,
-} from './hocon.ts'
+import { type HoconObject, type HoconValue, isHoconObject, type Location, locationOf } from './hocon.ts'
 import { type LocatedConfig, recordLocations } from './located.ts'
 
 /**
@@ -108,7 +102,7 @@ function translateRules(
     for (const [name, value] of Object.entries(names)) {
       const at = locationOf(names, name) ?? groupAt
       if (Array.isArray(value)) {
-        value.forEach((rule, index) => add(group, name, rule, locationOf(value, index) ?? at))
+        for (const [index, rule] of value.entries()) add(group, name, rule, locationOf(value, index) ?? at)
       } else if (isHoconObject(value) && !Object.hasOwn(value, 'action') && !Object.hasOwn(value, 'topic')) {
         // `rule.message.publish.1 = {...}`: numbered rules, as the flat format writes them.
         for (const [number, rule] of Object.entries(value))
