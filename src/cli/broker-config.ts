@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
-import { relative } from 'node:path'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Aedes } from 'aedes'
 import {
@@ -77,7 +76,7 @@ function refusal(returnCode: number, message: string): Error & { returnCode: num
 
 /** Lines said once at start: what the file asks for that this broker does not do, and auth notes. */
 export function describeFileSettings(file: BrokerSettings, path: string): string[] {
-  const where = (at: Location) => `${relative(process.cwd(), path) || path}:${at.line}`
+  const where = (at: Location) => `${path}:${at.line}`
   const lines = file.ignored.map((at) => `ignored: ${at.key} (${where(at)}): not done by mqtt-webhook broker`)
   if (file.auth.allowAnonymous && file.auth.users.size > 0)
     lines.push('auth: allow_anonymous = true, so the password list is not checked (as in NanoMQ)')

@@ -74,7 +74,7 @@ function hoconSettings(root: HoconObject, file: string, directory: string, json:
     throw new ConfigFileError(file, at.line, at.column, at.key, reason)
   }
   const ignore = (container: object, key: string) => {
-    const at = locationOf(container, key)
+    const at = writtenAt(container as HoconObject, key)
     if (at) settings.ignored.push(at)
   }
   for (const [key, value] of Object.entries(root)) {
@@ -94,9 +94,23 @@ function hoconSettings(root: HoconObject, file: string, directory: string, json:
         else settings.ignored.push(innerAt)
       }
     } else if (key === 'authorization' && isHoconObject(value)) authorization(value, settings, fail, ignore)
-    else settings.ignored.push(at)
+    else ignore(root, key)
   }
   return settings
+}
+
+/** Where `container[key]` was written, following a dotted key to its end (`bridges.mqtt.upstream`, not `bridges`). */
+function writtenAt(container: HoconObject, key: string): Location | undefined {
+  let at = locationOf(container, key)
+  let value = container[key]
+  while (at && isHoconObject(value) && Object.keys(value).length === 1) {
+    const [only] = Object.keys(value) as [string]
+    const inner = locationOf(value, only)
+    if (!inner || inner.line !== at.line || inner.column !== at.column) break
+    at = inner
+    value = value[only] as HoconValue
+  }
+  return at
 }
 
 type Fail = (at: Location, reason: string) => never
