@@ -94,6 +94,18 @@ function hoconSettings(root: HoconObject, file: string, directory: string, json:
         else settings.ignored.push(innerAt)
       }
     } else if (key === 'authorization' && isHoconObject(value)) authorization(value, settings, fail, ignore)
+    else if ((key === 'websocket' || key === 'tls') && isHoconObject(value)) {
+      // NanoMQ 0.13.x HOCON: websocket { enable, url } and tls { enable, url, keyfile ... }, as the flat lines.
+      const entries: Entries = new Map()
+      for (const [inner, innerValue] of Object.entries(value))
+        entries.set(inner, { value: String(innerValue), at: locationOf(value, inner) as Location })
+      if (key === 'websocket') websocketListener(entries, settings, fail)
+      else tlsListener(entries, settings, directory, fail)
+    } else if (key === 'auth_http' && !(isHoconObject(value) && value.enable === false))
+      fail(
+        at,
+        'HTTP authentication is not supported by mqtt-webhook broker; set enable = false, or keep NanoMQ for this',
+      )
     else ignore(root, key)
   }
   return settings
@@ -269,8 +281,9 @@ function flatSettings(text: string, file: string, directory: string): BrokerSett
   }
   const logins = new Map<string, string>()
   const secrets = new Map<string, string>()
-  const tls = new Map<string, { value: string; at: Location }>()
-  const ws = new Map<string, { value: string; at: Location }>()
+  const tls: Entries = new Map()
+  const ws: Entries = new Map()
+  const reported = new Set<string>()
   for (const [key, { value, at }] of values) {
     if (key === 'url') settings.tcp.push(parseUrl(value, 'nmq-tcp', at, fail))
     else if (key === 'allow_anonymous') settings.auth.allowAnonymous = bool(flatBool(value), at, fail)
@@ -291,15 +304,33 @@ function flatSettings(text: string, file: string, directory: string): BrokerSett
       key.startsWith('auth.http.')
     )
       continue
-    else settings.ignored.push(at)
+    else {
+      // One line per part (`sqlite.*`), not per key.
+      const part = key.includes('.') ? `${key.split('.')[0]}.*` : key
+      if (!reported.has(part)) settings.ignored.push({ ...at, key: part })
+      reported.add(part)
+    }
   }
   for (const [number, login] of logins) settings.auth.users.set(login, secrets.get(number) ?? '')
+  websocketListener(ws, settings, fail)
+  tlsListener(tls, settings, directory, fail)
+  return settings
+}
+
+type Entries = Map<string, { value: string; at: Location }>
+
+/** `websocket.enable` + `websocket.url = nmq-ws://0.0.0.0:8083/mqtt`. */
+function websocketListener(ws: Entries, settings: BrokerSettings, fail: Fail): void {
   if (flatBool(ws.get('enable')?.value ?? 'false') === true && ws.has('url')) {
     const { value, at } = ws.get('url') as { value: string; at: Location }
     const address = parseUrl(value, 'nmq-ws', at, fail)
     const path = /^[a-z+-]+:\/\/[^/]+(\/.*)$/.exec(value)?.[1]
     settings.ws = path === undefined ? address : { ...address, path }
   }
+}
+
+/** `tls.enable`, `tls.url = tls+nmq-tcp://0.0.0.0:8883`, `tls.keyfile`... */
+function tlsListener(tls: Entries, settings: BrokerSettings, directory: string, fail: Fail): void {
   if (flatBool(tls.get('enable')?.value ?? 'false') === true) {
     const get = (key: string) => tls.get(key)
     const urlEntry = get('url')
@@ -326,7 +357,6 @@ function flatSettings(text: string, file: string, directory: string): BrokerSett
     if (get('key_password')) listener.keyPassword = get('key_password')?.value as string
     settings.ssl = listener
   }
-  return settings
 }
 
 function flatBool(value: string): boolean | string {
