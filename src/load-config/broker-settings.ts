@@ -1,4 +1,15 @@
 import { dirname, resolve } from 'node:path'
+import { flatSettings, tlsListener, websocketListener } from './broker-flat.ts'
+import {
+  bool,
+  type Entries,
+  type Fail,
+  type Ignore,
+  type ListenAddress,
+  parseBind,
+  parseUrl,
+  QUIET,
+} from './broker-values.ts'
 import { ConfigFileError } from './errors.ts'
 import {
   type HoconObject,
@@ -12,13 +23,7 @@ import {
 import { detectFormat, readConfigFile } from './index.ts'
 import { fromFileDirectory } from './located.ts'
 
-/** An address to listen on, from a `bind = "0.0.0.0:1883"` or `url = "nmq-tcp://0.0.0.0:1883"`. */
-export interface ListenAddress {
-  host: string
-  port: number
-  /** Where the file says so. */
-  at: Location
-}
+export type { ListenAddress } from './broker-values.ts'
 
 /** What `mqtt-webhook broker` takes from a nanomq.conf besides the webhook: where it listens and who may connect. */
 export interface BrokerSettings {
@@ -42,17 +47,6 @@ export interface BrokerSettings {
   /** Parts of the file that would change a NanoMQ broker's behaviour and that this broker does not do. */
   ignored: Location[]
 }
-
-/** Sections that change nothing a client sees (threads, logs, the webhook read elsewhere). */
-const QUIET = new Set([
-  'system',
-  'log',
-  'webhook',
-  'daemon',
-  'num_taskq_thread',
-  'max_taskq_thread',
-  'parallel',
-])
 
 /**
  * Reads the listeners and authentication of a NanoMQ config file (HOCON of 0.13.6 and later, or the flat
@@ -80,11 +74,11 @@ function hoconSettings(root: HoconObject, file: string, directory: string, json:
   for (const [key, value] of Object.entries(root)) {
     if (QUIET.has(key)) continue
     const at = locationOf(root, key) as Location
-    if (key === 'listeners' && isHoconObject(value)) listeners(value, settings, file, directory, ignore, fail)
+    if (key === 'listeners' && isHoconObject(value)) listeners(value, settings, directory, ignore, fail)
     else if (key === 'url' && typeof value === 'string')
       settings.tcp.push(parseUrl(value, 'nmq-tcp', at, fail))
     else if (key === 'allow_anonymous') settings.auth.allowAnonymous = bool(value, at, fail)
-    else if (key === 'auth' && isHoconObject(value)) auth(value, settings, file, directory, ignore, fail)
+    else if (key === 'auth' && isHoconObject(value)) auth(value, settings, directory, ignore, fail)
     else if (key === 'mqtt' && isHoconObject(value) && isHoconObject(value.session as HoconValue)) {
       // NanoMQ 0.14-0.18: mqtt.session { allow_anonymous ... } beside the session limits.
       const session = value.session as HoconObject
@@ -125,13 +119,9 @@ function writtenAt(container: HoconObject, key: string): Location | undefined {
   return at
 }
 
-type Fail = (at: Location, reason: string) => never
-type Ignore = (container: object, key: string) => void
-
 function listeners(
   block: HoconObject,
   settings: BrokerSettings,
-  file: string,
   directory: string,
   ignore: Ignore,
   fail: Fail,
@@ -150,14 +140,14 @@ function listeners(
       const slash = String(value.bind).indexOf('/')
       settings.ws = slash === -1 ? address : { ...address, path: String(value.bind).slice(slash) }
     } else if (kind === 'ssl') {
-      settings.ssl = sslListener(value, at, file, directory, fail)
+      settings.ssl = sslListener(value, at, directory, fail)
     } else {
       ignore(block, kind)
     }
   }
 }
 
-function sslListener(value: HoconObject, at: Location, file: string, directory: string, fail: Fail) {
+function sslListener(value: HoconObject, at: Location, directory: string, fail: Fail) {
   const path = (key: string, required: boolean): string | undefined => {
     const given = value[key]
     const keyAt = locationOf(value, key) ?? at
@@ -172,7 +162,6 @@ function sslListener(value: HoconObject, at: Location, file: string, directory: 
     const given = value[key]
     return given === undefined ? false : bool(given, locationOf(value, key) ?? at, fail)
   }
-  void file
   const listener: NonNullable<BrokerSettings['ssl']> = {
     ...parseBind(value, at, fail),
     keyfile: path('keyfile', true) as string,
@@ -189,7 +178,6 @@ function sslListener(value: HoconObject, at: Location, file: string, directory: 
 function auth(
   block: HoconObject,
   settings: BrokerSettings,
-  file: string,
   directory: string,
   ignore: Ignore,
   fail: Fail,
@@ -198,7 +186,7 @@ function auth(
   for (const [key, value] of Object.entries(block)) {
     const at = locationOf(block, key) as Location
     if (key === 'allow_anonymous') settings.auth.allowAnonymous = bool(value, at, fail)
-    else if (key === 'password' && isHoconObject(value)) passwords(value, settings, file, directory, fail)
+    else if (key === 'password' && isHoconObject(value)) passwords(value, settings, directory, fail)
     else if (key === 'http_auth' && !(isHoconObject(value) && value.enable === false))
       fail(
         at,
@@ -209,13 +197,7 @@ function auth(
 }
 
 /** `password = { "admin": "public" }`, or `password = {include "/etc/nanomq_pwd.conf"}` (same lines in a file). */
-function passwords(
-  block: HoconObject,
-  settings: BrokerSettings,
-  file: string,
-  directory: string,
-  fail: Fail,
-): void {
+function passwords(block: HoconObject, settings: BrokerSettings, directory: string, fail: Fail): void {
   const add = (object: HoconObject) => {
     for (const [user, password] of Object.entries(object)) {
       if (typeof password !== 'string' && typeof password !== 'number')
@@ -234,7 +216,6 @@ function passwords(
     }
     add(parseHocon(text as string, path))
   }
-  void file
 }
 
 /** NanoMQ 0.14-0.18: authorization.sources = [ { type = simple, users = [...] }, { type = file }, { type = http } ]. */
@@ -261,133 +242,4 @@ function authorization(block: HoconObject, settings: BrokerSettings, fail: Fail,
       }
     }
   }
-}
-
-/** The flat key = value files of NanoMQ before 0.14 (nanomq_old.conf). */
-function flatSettings(text: string, file: string, directory: string): BrokerSettings {
-  const settings: BrokerSettings = { tcp: [], auth: { allowAnonymous: true, users: new Map() }, ignored: [] }
-  const fail: Fail = (at, reason) => {
-    throw new ConfigFileError(file, at.line, at.column, at.key, reason)
-  }
-  const values = new Map<string, { value: string; at: Location }>()
-  for (const [index, line] of text.split('\n').entries()) {
-    const match = /^(\s*)([\w.-]+)\s*=\s*(.*?)\s*$/.exec(line)
-    if (!match || line.trim().startsWith('#')) continue
-    const key = match[2] as string
-    values.set(key, {
-      value: match[3] as string,
-      at: { line: index + 1, column: (match[1] as string).length + 1, key },
-    })
-  }
-  const logins = new Map<string, string>()
-  const secrets = new Map<string, string>()
-  const tls: Entries = new Map()
-  const ws: Entries = new Map()
-  const reported = new Set<string>()
-  for (const [key, { value, at }] of values) {
-    if (key === 'url') settings.tcp.push(parseUrl(value, 'nmq-tcp', at, fail))
-    else if (key === 'allow_anonymous') settings.auth.allowAnonymous = bool(flatBool(value), at, fail)
-    else if (key.startsWith('tls.')) tls.set(key.slice(4), { value, at })
-    else if (key.startsWith('websocket.')) ws.set(key.slice(10), { value, at })
-    else if (/^auth\.\d+\.login$/.test(key)) logins.set(key.split('.')[1] as string, value)
-    else if (/^auth\.\d+\.password$/.test(key)) secrets.set(key.split('.')[1] as string, value)
-    else if (key === 'auth.http.enable') {
-      if (flatBool(value) === true)
-        fail(
-          at,
-          'HTTP authentication is not supported by mqtt-webhook broker; set it to false, or keep NanoMQ for this',
-        )
-    } else if (
-      key.startsWith('web.hook.') ||
-      QUIET.has(key) ||
-      key.startsWith('log.') ||
-      key.startsWith('auth.http.')
-    )
-      continue
-    else {
-      // One line per part (`sqlite.*`), not per key.
-      const part = key.includes('.') ? `${key.split('.')[0]}.*` : key
-      if (!reported.has(part)) settings.ignored.push({ ...at, key: part })
-      reported.add(part)
-    }
-  }
-  for (const [number, login] of logins) settings.auth.users.set(login, secrets.get(number) ?? '')
-  websocketListener(ws, settings, fail)
-  tlsListener(tls, settings, directory, fail)
-  return settings
-}
-
-type Entries = Map<string, { value: string; at: Location }>
-
-/** `websocket.enable` + `websocket.url = nmq-ws://0.0.0.0:8083/mqtt`. */
-function websocketListener(ws: Entries, settings: BrokerSettings, fail: Fail): void {
-  if (flatBool(ws.get('enable')?.value ?? 'false') === true && ws.has('url')) {
-    const { value, at } = ws.get('url') as { value: string; at: Location }
-    const address = parseUrl(value, 'nmq-ws', at, fail)
-    const path = /^[a-z+-]+:\/\/[^/]+(\/.*)$/.exec(value)?.[1]
-    settings.ws = path === undefined ? address : { ...address, path }
-  }
-}
-
-/** `tls.enable`, `tls.url = tls+nmq-tcp://0.0.0.0:8883`, `tls.keyfile`... */
-function tlsListener(tls: Entries, settings: BrokerSettings, directory: string, fail: Fail): void {
-  if (flatBool(tls.get('enable')?.value ?? 'false') === true) {
-    const get = (key: string) => tls.get(key)
-    const urlEntry = get('url')
-    if (!urlEntry) fail(get('enable')?.at as Location, 'the TLS listener needs tls.url')
-    const need = (key: string) => {
-      const entry = get(key)
-      if (!entry) return fail(get('enable')?.at as Location, `the TLS listener needs tls.${key}`)
-      return fromFileDirectory(entry.value, directory)
-    }
-    const address = parseUrl(
-      (urlEntry as { value: string }).value,
-      'tls+nmq-tcp',
-      (urlEntry as { at: Location }).at,
-      fail,
-    )
-    const listener: NonNullable<BrokerSettings['ssl']> = {
-      ...address,
-      keyfile: need('keyfile'),
-      certfile: need('certfile'),
-      verifyPeer: flatBool(get('verify_peer')?.value ?? 'false') === true,
-      failIfNoPeerCert: flatBool(get('fail_if_no_peer_cert')?.value ?? 'false') === true,
-    }
-    if (get('cacertfile')) listener.cacertfile = need('cacertfile')
-    if (get('key_password')) listener.keyPassword = get('key_password')?.value as string
-    settings.ssl = listener
-  }
-}
-
-function flatBool(value: string): boolean | string {
-  if (value === 'true' || value === 'on') return true
-  if (value === 'false' || value === 'off') return false
-  return value
-}
-
-function bool(value: unknown, at: Location, fail: Fail): boolean {
-  if (typeof value !== 'boolean') fail(at, 'must be true or false')
-  return value as boolean
-}
-
-/** `bind = "0.0.0.0:1883"` (a WebSocket bind may end with a path). */
-function parseBind(block: HoconObject, at: Location, fail: Fail): ListenAddress {
-  const bind = block.bind
-  const bindAt = locationOf(block, 'bind') ?? at
-  if (typeof bind !== 'string') return fail(bindAt, 'must be "HOST:PORT", e.g. "0.0.0.0:1883"')
-  return hostPort(bind.replace(/\/.*$/, ''), bindAt, fail)
-}
-
-/** `nmq-tcp://0.0.0.0:1883`, `nmq-ws://0.0.0.0:8083/mqtt`, `tls+nmq-tcp://0.0.0.0:8883`. */
-function parseUrl(url: string, scheme: string, at: Location, fail: Fail): ListenAddress {
-  const match = /^([a-z+-]+):\/\/([^/]+)/.exec(url.replace(/^"|"$/g, ''))
-  if (!match || match[1] !== scheme) return fail(at, `must be ${scheme}://HOST:PORT`)
-  return hostPort(match[2] as string, at, fail)
-}
-
-function hostPort(text: string, at: Location, fail: Fail): ListenAddress {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(text)
-  const port = match ? Number(match[3]) : Number.NaN
-  if (!match || !(port >= 0 && port <= 65535)) return fail(at, `must be HOST:PORT, got '${text}'`)
-  return { host: match[1] ?? (match[2] || '0.0.0.0'), port, at }
 }

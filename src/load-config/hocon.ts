@@ -21,6 +21,7 @@ export {
  * 0.13.x bridge blocks), `'single-quoted'` strings (in its docs), `url = http://x/y` and `topic = a/#`
  * unquoted (HOCON would end the value at `//` or `#`). A strict library refuses those files or reads them
  * wrongly, and none reports where a value was written, which every config error here must name.
+ * (One file over 300 lines: the reader is a single state machine over the text.)
  */
 
 export interface Position {
