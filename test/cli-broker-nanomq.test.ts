@@ -64,19 +64,21 @@ test('allow_anonymous = false and two users (inline and in the included password
   assert.equal(await cli.exited, 0)
 })
 
-test('the TLS listener of the file (relative key files) accepts a client trusting the test CA; --port overrides the file', async (t) => {
+test('the TLS and WebSocket listeners of the file (relative key files, a ws path); --port overrides the file', async (t) => {
   copyFileSync(certs.server.certFile, join(dir, 'server.pem'))
   copyFileSync(certs.server.keyFile, join(dir, 'server.key'))
   const config = write(
     'tls.conf',
-    `listeners.tcp {\n  bind = "127.0.0.1:1"\n}\nlisteners.ssl {\n  bind = "127.0.0.1:0"\n  keyfile = "server.key"\n  certfile = "./server.pem"\n  verify_peer = false\n  fail_if_no_peer_cert = false\n}\n${WEBHOOK}`,
+    `listeners.tcp {\n  bind = "127.0.0.1:1"\n}\nlisteners.ws {\n  bind = "127.0.0.1:0/mqtt"\n}\nlisteners.ssl {\n  bind = "127.0.0.1:0"\n  keyfile = "server.key"\n  certfile = "./server.pem"\n  verify_peer = false\n  fail_if_no_peer_cert = false\n}\n${WEBHOOK}`,
   )
   const cli = runCli(['broker', '--config', config, '--port', '0'])
   t.after(() => cli.kill())
-  const [, tcpPort, tlsPort] = await cli.waitForLine(
-    /^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+) and mqtts:\/\/127\.0\.0\.1:(\d+)$/,
+  const [, tcpPort, wsPort, tlsPort] = await cli.waitForLine(
+    /^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+) and ws:\/\/127\.0\.0\.1:(\d+)\/mqtt and mqtts:\/\/127\.0\.0\.1:(\d+)$/,
   )
   assert.notEqual(tcpPort, '1')
+  await connectClient(t, `ws://127.0.0.1:${wsPort}/mqtt`, { clientId: 'ws-1' })
+  await assert.rejects(connectClient(t, `ws://127.0.0.1:${wsPort}/other`, { clientId: 'ws-2' }))
   await connectClient(t, `mqtts://127.0.0.1:${tlsPort}`, { clientId: 'tls-1', ca: certs.ca.cert })
   await connectClient(t, `mqtt://127.0.0.1:${tcpPort}`, { clientId: 'tcp-1' })
   cli.child.kill('SIGTERM')
