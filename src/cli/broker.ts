@@ -182,6 +182,8 @@ export async function runBroker(argv: string[]): Promise<void> {
 
 /** `posting on_message_publish, on_client_connack to http://127.0.0.1:8080/hook` (credentials hidden). */
 export function describeWebhook(config: WebhookConfig): string {
+  if (config.enable === false && config.events?.length === 0)
+    return 'webhook off: the file lists no rules (EMQX ships them commented out): nothing will be posted'
   if (config.enable === false) return 'webhook disabled (enable = false): nothing will be posted'
   const events = [...new Set(config.events.map((rule) => rule.event))].join(', ')
   return `posting ${events} to ${redactUrl(config.url)}`
