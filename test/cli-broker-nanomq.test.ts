@@ -129,6 +129,10 @@ test('the flat file of NanoMQ before 0.14: url = nmq-tcp://... and allow_anonymo
   const url = `mqtt://127.0.0.1:${port}`
   assert.equal(await connectRefused(t, url, { clientId: 'anonymous' }), 4)
   await connectClient(t, url, { clientId: 'admin', username: 'admin', password: 'public' })
+  assert.deepEqual(
+    cli.stdout.filter((line) => line.startsWith('ignored: ')),
+    [`ignored: acl_enable (${config}:6): not done by mqtt-webhook broker`],
+  )
   cli.child.kill('SIGTERM')
   assert.equal(await cli.exited, 0)
 })
