@@ -82,6 +82,8 @@ export class ConnectionObserver implements PacketObserver {
   readonly state: ConnectionState
   /** Set once the connection showed something we cannot follow: no more packets are looked at. */
   stopped = false
+  /** Called once when it stops: raw streams give back what their taps hold. */
+  onStop: (() => void) | undefined
 
   /**
    * @param maxPacketSize Checked here only for packets handed in already parsed (`createPacketObserver`);
@@ -133,6 +135,7 @@ export class ConnectionObserver implements PacketObserver {
     this.state.pendingSubscribes.clear()
     this.state.pendingUnsubscribes.clear()
     this.state.inflight.clear()
+    this.onStop?.()
     this.report(`${what}; no longer observing this connection`, code)
   }
 

@@ -29,6 +29,11 @@ export function tapConnection(
   const selection = selectPackets(webhook, origins !== undefined)
   const inbound = new PacketTap(observer, 'inbound', selection.inbound, limits)
   const outbound = new PacketTap(observer, 'outbound', selection.outbound, limits)
+  // A connection that stops being observed holds nothing, whichever direction stopped it.
+  observer.onStop = () => {
+    inbound.release()
+    outbound.release()
+  }
   return {
     observer,
     inbound,

@@ -130,16 +130,12 @@ export class PacketTap {
 
   /** Looks at a chunk that is on its way; never throws. */
   push(chunk: Buffer): void {
-    if (this.observer.stopped) {
-      this.release()
-      return
-    }
+    if (this.observer.stopped) return
     try {
       this.scan(chunk)
     } catch (error) {
       this.fail(`could not be followed: ${(error as Error).message}`)
     }
-    if (this.observer.stopped) this.release()
   }
 
   /** Drops the packet being gathered, if any, and gives its bytes back to the budget. */
