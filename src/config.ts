@@ -58,10 +58,10 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
     return resolveChecked(config)
   } catch (error) {
     if (!(error instanceof WebhookConfigError)) throw error
-    // The last net, for messages built elsewhere (tls, topics): the credential-shaped strings are hidden
-    // wherever they are. Word-shaped ones are not replaced blindly (a password `secret` would hide the key
-    // `secret`): every quote of a user's value checks them instead (`isQuotable`).
-    const reason = redact(error.reason, credentialShaped(sensitive))
+    // The last net, for messages built elsewhere (tls paths, topics): the config's secrets are hidden
+    // wherever they are in the reason. Not in the key, made of key names (a password `secret` would hide
+    // the key `secret`), whose user-given parts are checked where they are named (`isQuotable`).
+    const reason = redact(error.reason, sensitive)
     // A new error when something was hidden: the first one's message and stack hold it.
     throw reason === error.reason ? error : new WebhookConfigError(error.key, reason)
   } finally {
@@ -74,10 +74,6 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
  * error quotes one back, wherever it was put.
  */
 let sensitive: readonly string[] = []
-
-function credentialShaped(strings: readonly string[]): string[] {
-  return strings.filter((text) => !isQuotable(text))
-}
 
 /** A user's value for an error message: quoted when it cannot be a credential, else described. */
 function given(text: string): string {
@@ -265,7 +261,8 @@ function checkRule(entry: unknown, key: string): EventRule {
     throw new WebhookConfigError(`${key}.topic`, `${name} has no topic, so its rule cannot filter on one`)
   }
   const problem = validateTopicFilter(topic)
-  if (problem !== undefined) throw new WebhookConfigError(`${key}.topic`, `invalid topic filter: ${problem}`)
+  if (problem !== undefined)
+    throw new WebhookConfigError(`${key}.topic`, `invalid topic filter: ${unquoteTopic(problem, topic)}`)
   return { event: name, topic: topic as string }
 }
 
@@ -337,6 +334,17 @@ function oneOf<T extends string>(value: unknown, key: string, allowed: readonly 
   if (value === undefined || allowed.includes(value as T)) return value as T | undefined
   const expected = allowed.map(quote).join(' or ')
   throw new WebhookConfigError(key, `must be ${expected}, got ${describeValue(value)}`)
+}
+
+/**
+ * `problem` without the filter it quotes when a level of the filter may be a credential: a topic is
+ * quoted level by level under the rule for any value (`isQuotable`), wildcards and `$` aside.
+ */
+function unquoteTopic(problem: string, topic: unknown): string {
+  if (typeof topic !== 'string') return problem
+  const levels = topic.split('/').map((level) => level.replace(/^\$/, '').replace(/[+#]/g, ''))
+  if (levels.every((level) => isQuotable(level, sensitive))) return problem
+  return problem.split(`'${topic}'`).join(`a filter of ${topic.length} characters`)
 }
 
 function suggest(name: string, candidates: readonly string[], prefix = ''): string {

@@ -64,17 +64,21 @@ function redactWholeUrl(url: string): string {
 const MIN_SENSITIVE_LENGTH = 4
 
 /**
- * The strings of `config` that must never show in a message: its secrets, its header values (but
- * `content-type`'s), and its url's user, password and query values. Read from the config as given, before
+ * The strings of `config` that must never show in a message: its secrets (with and without `whsec_`), its
+ * header values (but `content-type`'s), and its url's user, password and query values. Read from the config as given, before
  * it is checked, so that an invalid config's errors hide them too.
  */
 export function sensitiveStringsOf(config: unknown): string[] {
   if (typeof config !== 'object' || config === null) return []
   const root = config as Record<string, unknown>
   const found: string[] = []
-  const secret = root.secret
-  if (typeof secret === 'string') found.push(secret)
-  else if (Array.isArray(secret)) found.push(...secret.filter((s): s is string => typeof s === 'string'))
+  const secrets = Array.isArray(root.secret) ? root.secret : [root.secret]
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || secret === '') continue
+    found.push(secret)
+    // The key itself, as it may be quoted without its prefix.
+    if (secret.startsWith('whsec_')) long(found, secret.slice('whsec_'.length))
+  }
   const headerValue = (name: string, value: unknown) => {
     if (name.toLowerCase() !== 'content-type' && typeof value === 'string') long(found, value)
   }
@@ -83,7 +87,7 @@ export function sensitiveStringsOf(config: unknown): string[] {
   for (const [key, value] of Object.entries(root))
     if (key.startsWith('headers.')) headerValue(key.slice('headers.'.length), value)
   if (typeof root.url === 'string') for (const part of urlSecrets(root.url)) long(found, part)
-  return found
+  return [...new Set(found)]
 }
 
 function long(found: string[], value: string): void {
