@@ -76,7 +76,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const server: Server = createServer({ noDelay: true }, (client) => {
     relay(client, { ...options, logger, origins, warner }, connections)
   })
-  server.on('error', (error) => logger.warn({ error: error.message }, 'listener error'))
+  server.on('error', (error) => logger.warn({ error: redact(error.message) }, 'listener error'))
   server.listen(options.listen.port, options.listen.host)
   await Promise.race([
     once(server, 'listening'),
