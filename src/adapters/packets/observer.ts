@@ -23,7 +23,8 @@ export interface ObserverOptions {
    * The largest packet, in bytes (fixed header included, as MQTT 5's Maximum Packet Size), that is parsed
    * for events. Past it the connection stops being observed and the webhook reports it once
    * (`ObserverError`, `ERR_MQTT_PACKET_TOO_LARGE`); its bytes still pass. Packets no rule needs are
-   * skipped whatever their size. At most 268435455 (MQTT's limit) and at most `packetBudget.bytes`.
+   * skipped whatever their size. At most 268435460 (the largest packet MQTT can encode) and at most
+   * `packetBudget.bytes`.
    * @default 1048576 (1 MiB)
    */
   maxPacketSize?: number
