@@ -18,7 +18,7 @@
  *
  * The two private fields are pinned by `test/aedes-private-fields.test.ts`.
  */
-import type { Aedes } from 'aedes'
+import type { Aedes, AedesPublishPacket, Client } from 'aedes'
 import { HOOK_EVENT_NAMES, type HookEventName } from '../../events.ts'
 import type { Webhook } from '../../webhook-types.ts'
 import { handleConnack } from './handlers/connack.ts'
@@ -29,7 +29,7 @@ import { handleDisconnected } from './handlers/disconnected.ts'
 import { handlePublished } from './handlers/publish.ts'
 import { handleSubscribe, handleSubscribeDecision, handleSubscribed } from './handlers/subscribe.ts'
 import { handleUnsubscribed } from './handlers/unsubscribe.ts'
-import { forget } from './record.ts'
+import { adoptConnect, forget } from './record.ts'
 import { type AdapterState, guarded, report, type Wanted } from './state.ts'
 
 type HookName = 'preConnect' | 'authorizeSubscribe' | 'authorizeForward'
@@ -52,18 +52,21 @@ export function attachAedes(broker: Aedes, webhook: Webhook): () => void {
     wanted: wantedBy(webhook),
     active: true,
     records: new Map(),
-    connecting: new Map(),
-    persistentSessions: new Map(),
+    takenOverBy: new WeakMap(),
+    usernamesByClient: new WeakMap(),
+    offlineSessions: new Map(),
     usernames: new Map(),
     retainedPublishers: new Map(),
-    queuedPublishers: new WeakMap(),
+    publishers: new WeakMap(),
   }
   const restoreHooks = chainHooks(state)
+  const restoreMethods = wrapMethods(state)
   const removeListeners = listen(state)
   return () => {
     if (!state.active) return
     state.active = false
     removeListeners()
+    restoreMethods()
     restoreHooks()
     for (const record of [...state.records.values()]) forget(state, record)
   }
@@ -97,7 +100,12 @@ function chainHooks(state: AdapterState): () => void {
   const wrappers: Pick<Aedes, HookName> = {
     preConnect(client, packet, callback) {
       connect(client, packet)
-      original.preConnect.call(broker, client, packet, callback)
+      // The app's preConnect may rewrite the CONNECT; aedes then authenticates and uses what it left.
+      original.preConnect.call(broker, client, packet, (error, successful) => {
+        const record = state.active && !error && successful === true ? state.records.get(client) : undefined
+        if (record) adoptConnect(record, packet)
+        callback(error, successful)
+      })
     },
     authorizeSubscribe(client, subscription, callback) {
       if (!state.active) return original.authorizeSubscribe.call(broker, client, subscription, callback)
@@ -139,6 +147,61 @@ function chainHooks(state: AdapterState): () => void {
   }
 }
 
+type Publish = (
+  packet: AedesPublishPacket,
+  client: Client | null | ((error?: Error) => void),
+  done?: (error?: Error) => void,
+) => void
+
+/**
+ * Wraps two broker methods, for the moments aedes' events come too late to tell: `publish`, where aedes
+ * takes a message (its `publish` event comes only after every delivery), and `registerClient`, where it
+ * closes the connection that held a client id for a newer, authenticated one (a takeover).
+ * `registerClient` is not public API: pinned by `test/aedes-private-fields.test.ts`.
+ */
+function wrapMethods(state: AdapterState): () => void {
+  const broker = state.broker as unknown as {
+    publish: Publish
+    registerClient?: (client: Client) => void
+    clients?: Record<string, Client | undefined>
+  }
+  const published = guarded(state, handlePublished)
+  const ownPublish = Object.hasOwn(broker, 'publish')
+  const originalPublish = broker.publish
+  const publish: Publish = function (this: unknown, packet, client, done) {
+    if (state.active && packet !== null && typeof packet === 'object')
+      published(packet, typeof client === 'function' ? null : client)
+    return Reflect.apply(originalPublish, this, [packet, client, done])
+  }
+  broker.publish = publish
+
+  const ownRegister = Object.hasOwn(broker, 'registerClient')
+  const originalRegister = broker.registerClient
+  const register = function (this: unknown, client: Client) {
+    const holder = broker.clients?.[client.id]
+    // One already closing left on its own: aedes only waits for it.
+    if (state.active && holder && holder !== client && !holder.closed) state.takenOverBy.set(holder, client)
+    return Reflect.apply(originalRegister as (client: Client) => void, this, [client])
+  }
+  if (typeof originalRegister === 'function') broker.registerClient = register
+  else
+    report(
+      state,
+      new Error('aedes adapter: broker.registerClient is gone (aedes changed); takeovers look like drops'),
+    )
+
+  return () => {
+    if (broker.publish === publish) {
+      if (ownPublish) broker.publish = originalPublish
+      else delete (broker as { publish?: unknown }).publish
+    }
+    if (broker.registerClient === register) {
+      if (ownRegister) broker.registerClient = originalRegister
+      else delete (broker as { registerClient?: unknown }).registerClient
+    }
+  }
+}
+
 /** aedes' public events; each listener is one lifecycle step, guarded. */
 function listen(state: AdapterState): () => void {
   const { broker } = state
@@ -148,7 +211,6 @@ function listen(state: AdapterState): () => void {
     ['clientDisconnect', guarded(state, handleDisconnected)],
     ['subscribe', guarded(state, handleSubscribed)],
     ['unsubscribe', guarded(state, handleUnsubscribed)],
-    ['publish', guarded(state, handlePublished)],
   ] as const
   for (const [name, listener] of listeners) broker.on(name as 'publish', listener as never)
   return () => {
