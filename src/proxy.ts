@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net'
 import { MessageOrigins } from './adapters/packets/origins.ts'
+import { ClientSessions } from './adapters/packets/sessions.ts'
 import { tapConnection } from './adapters/packets/stream.ts'
 import type { Logger, Webhook } from './webhook-types.ts'
 
@@ -60,8 +61,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const connections = new Set<Socket>()
   // Every client's publishes pass here, so deliveries can name their publisher.
   const origins = new MessageOrigins()
+  // One client id's connections affect each other (takeovers, sessions resumed or discarded).
+  const sessions = new ClientSessions()
   const server: Server = createServer({ noDelay: true }, (client) => {
-    relay(client, { ...options, logger, origins }, connections)
+    relay(client, { ...options, logger, origins, sessions }, connections)
   })
   server.on('error', (error) => logger.warn({ error: error.message }, 'listener error'))
   server.listen(options.listen.port, options.listen.host)
@@ -79,6 +82,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       server.close()
       for (const socket of connections) socket.destroy()
       await closed
+      sessions.clear()
     },
   }
 }
@@ -86,7 +90,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 /** One client: connect it to the upstream, pipe both ways, observe both ways, end both together. */
 function relay(
   client: Socket,
-  options: ProxyOptions & { logger: Logger; origins: MessageOrigins },
+  options: ProxyOptions & { logger: Logger; origins: MessageOrigins; sessions: ClientSessions },
   connections: Set<Socket>,
 ): void {
   const { logger } = options
@@ -98,6 +102,7 @@ function relay(
     options.webhook,
     { remoteAddress: client.remoteAddress, maxPacketSize: options.maxPacketSize },
     options.origins,
+    options.sessions,
   )
   if (taps !== null) {
     client.on('data', (chunk: Buffer) => taps.inbound.push(chunk))

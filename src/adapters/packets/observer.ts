@@ -12,6 +12,7 @@ import { handleSubscribe } from './handlers/subscribe.ts'
 import { handleUnsuback } from './handlers/unsuback.ts'
 import { handleUnsubscribe } from './handlers/unsubscribe.ts'
 import type { MessageOrigins } from './origins.ts'
+import type { ClientSessions } from './sessions.ts'
 import { type ConnectionState, createConnectionState } from './state.ts'
 
 /** The largest remaining length MQTT can encode (four bytes of variable length integer). */
@@ -75,8 +76,13 @@ export class ConnectionObserver implements PacketObserver {
   /** Set once the connection showed something we cannot follow: no more packets are looked at. */
   stopped = false
 
-  constructor(webhook: Webhook, remoteAddress: string | undefined, origins?: MessageOrigins) {
-    this.state = createConnectionState(webhook, remoteAddress, origins)
+  constructor(
+    webhook: Webhook,
+    remoteAddress: string | undefined,
+    origins?: MessageOrigins,
+    sessions?: ClientSessions,
+  ) {
+    this.state = createConnectionState(webhook, remoteAddress, origins, sessions)
   }
 
   /** The client's protocol version, from its CONNECT; both directions parse with it. */

@@ -2,6 +2,7 @@ import { Duplex } from 'node:stream'
 import type { Webhook } from '../../webhook-types.ts'
 import { ConnectionObserver, MQTT_MAX_REMAINING_LENGTH, type ObserverOptions } from './observer.ts'
 import type { MessageOrigins } from './origins.ts'
+import type { ClientSessions } from './sessions.ts'
 import { PacketTap, selectPackets, wantsAnything } from './tap.ts'
 
 /** Looks at both directions of one connection's bytes; `null` when the webhook wants nothing from it. */
@@ -16,9 +17,10 @@ export function tapConnection(
   webhook: Webhook,
   options: ObserverOptions,
   origins?: MessageOrigins,
+  sessions?: ClientSessions,
 ): ConnectionTaps | null {
   if (!wantsAnything(webhook)) return null
-  const observer = new ConnectionObserver(webhook, options.remoteAddress, origins)
+  const observer = new ConnectionObserver(webhook, options.remoteAddress, origins, sessions)
   const selection = selectPackets(webhook, origins !== undefined)
   const limit = options.maxPacketSize ?? MQTT_MAX_REMAINING_LENGTH
   return {

@@ -5,11 +5,13 @@ import { type ConnectionState, ownBytes } from '../state.ts'
 export function handleConnect(state: ConnectionState, packet: IConnectPacket): void {
   state.connecting = true
   state.clientid = packet.clientId
+  state.requestedId = packet.clientId
   state.username = packet.username
   state.protocolVersion = packet.protocolVersion ?? 4
   state.keepalive = packet.keepalive ?? 0
   state.clean = packet.clean ?? true
   state.sessionExpiry = packet.properties?.sessionExpiryInterval ?? 0
+  state.sessions?.connect(state)
   // A will counts as published by its client (SPEC §4): if the broker ever sends it, it is theirs.
   if (packet.will !== undefined && state.origins !== undefined)
     state.origins.remember(packet.will.topic, ownBytes(packet.will.payload), state)
