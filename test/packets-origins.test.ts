@@ -44,7 +44,7 @@ test('MessageOrigins stays within its bytes whatever the topics and payloads', (
   assert.ok(origins.size <= 64 * 1024, `${origins.size} bytes counted`)
   assert.ok(origins.size > 32 * 1024, 'the budget is used, not wasted')
   assert.deepEqual(
-    origins.find('topic/' + 'x'.repeat(19_999 % 200) + '/19999', Buffer.alloc(19_999 % 300, 19_999)),
+    origins.find(`topic/${'x'.repeat(19_999 % 200)}/19999`, Buffer.alloc(19_999 % 300, 19_999)),
     {
       clientid: 'client-19999',
       username: 'u'.repeat(19_999 % 50),
