@@ -112,6 +112,25 @@ test('a slow CONNECT that is accepted takes over: the old clean session is disca
   ])
 })
 
+test('a reconnect race: A says DISCONNECT while the CONNECT that will be accepted for its id is authenticated: A ends normal, nothing is taken over', async (t) => {
+  const { webhook, receiver } = await orderedWebhook(t, [...SESSION_EVENTS])
+  const { url } = await startAttachedAedes(t, webhook, { authenticate: slowAuthentication })
+  const a = await openClient(t, url, { clientId: 'dev', username: 'ua', password: 'good' })
+  assert.ok(a)
+  const b = openClient(t, url, { clientId: 'dev', username: 'slow-b', password: 'good' })
+  await sleep(50)
+  await a.client.endAsync()
+  const accepted = await b
+  assert.equal(accepted?.sessionPresent, false)
+  await settled(webhook, receiver, 4)
+  assert.deepEqual(bodies(receiver), [
+    connack('dev', 'ua'),
+    disconnected('dev', 'ua', 'normal'),
+    terminated('dev', 'ua', 'normal'),
+    connack('dev', 'slow-b'),
+  ])
+})
+
 test('takeovers by the next CONNECT: persistent to persistent keeps the session, clean to persistent is takeovered, persistent to clean is discarded', async (t) => {
   const { webhook, receiver } = await orderedWebhook(t, [...SESSION_EVENTS])
   const { url } = await startAttachedAedes(t, webhook)
