@@ -96,7 +96,7 @@ test('a slow CONNECT that is accepted takes over: the old clean session is disca
   const { url } = await startAttachedAedes(t, webhook, { authenticate: slowAuthentication })
   const a = await openClient(t, url, { clientId: 'dev', username: 'ua', password: 'good' })
   assert.ok(a)
-  const aClosed = new Promise((resolve) => a.client.once('close', resolve))
+  const aClosed = new Promise<void>((resolve) => a.client.once('close', () => resolve()))
   const b = await openClient(t, url, { clientId: 'dev', username: 'slow-b', password: 'good' })
   assert.ok(b)
   await aClosed

@@ -53,7 +53,7 @@ test('a takeover through the proxy, ten times: the old connection ends (abnormal
     const id = `dev${i}`
     const a = await openClient(t, url, { clientId: id })
     assert.ok(a)
-    const aClosed = new Promise((resolve) => a.client.once('close', resolve))
+    const aClosed = new Promise<void>((resolve) => a.client.once('close', () => resolve()))
     const b = await openClient(t, url, { clientId: id })
     assert.ok(b)
     await aClosed

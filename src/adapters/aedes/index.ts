@@ -5,7 +5,7 @@
  * |---|---|
  * | client_connect | `preConnect` (wrapped): CONNECT arrived, before authentication; the client id as sent (`''` if none) |
  * | client_connack | `connackSent`: `success`, or `fail` for any refusal, the user's `authenticate` included |
- * | client_connected | `clientReady`; `connected_at` is when the CONNACK went out |
+ * | client_connected | `connackSent` (success), right after client_connack; `connected_at` is when the CONNACK went out |
  * | client_disconnected | `clientDisconnect`: `normal` only if a DISCONNECT came (aedes' `_disconnected`) |
  * | client_subscribe | `authorizeSubscribe` (wrapped), per filter, before the decision; not for restored sessions |
  * | session_subscribed | `subscribe`: the granted filters, with the granted QoS |
@@ -23,7 +23,6 @@ import { HOOK_EVENT_NAMES, type HookEventName } from '../../events.ts'
 import type { Webhook } from '../../webhook-types.ts'
 import { handleConnack } from './handlers/connack.ts'
 import { handleConnect } from './handlers/connect.ts'
-import { handleConnected } from './handlers/connected.ts'
 import { handleDelivered } from './handlers/delivered.ts'
 import { handleDisconnected } from './handlers/disconnected.ts'
 import { handlePublished } from './handlers/publish.ts'
@@ -207,7 +206,6 @@ function listen(state: AdapterState): () => void {
   const { broker } = state
   const listeners = [
     ['connackSent', guarded(state, handleConnack)],
-    ['clientReady', guarded(state, handleConnected)],
     ['clientDisconnect', guarded(state, handleDisconnected)],
     ['subscribe', guarded(state, handleSubscribed)],
     ['unsubscribe', guarded(state, handleUnsubscribed)],

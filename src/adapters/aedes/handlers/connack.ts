@@ -1,6 +1,7 @@
 import type { Client, ConnackPacket } from 'aedes'
 import { recordOf } from '../record.ts'
 import { type AdapterState, emit, rememberUsername } from '../state.ts'
+import { handleConnected } from './connected.ts'
 import { endOfflineSession } from './terminated.ts'
 
 /**
@@ -23,13 +24,14 @@ export function handleConnack(state: AdapterState, packet: ConnackPacket, client
     if (record.clean) endOfflineSession(state, clientid, 'discarded')
     else state.offlineSessions.delete(clientid)
   }
-  if (!state.wanted.on_client_connack) return
-  emit(state, {
-    event: 'on_client_connack',
-    proto_ver: record.protoVer,
-    keepalive: record.keepalive,
-    conn_ack: accepted ? 'success' : 'fail',
-    username: record.username,
-    clientid,
-  })
+  if (state.wanted.on_client_connack)
+    emit(state, {
+      event: 'on_client_connack',
+      proto_ver: record.protoVer,
+      keepalive: record.keepalive,
+      conn_ack: accepted ? 'success' : 'fail',
+      username: record.username,
+      clientid,
+    })
+  if (accepted) handleConnected(state, client, record)
 }
