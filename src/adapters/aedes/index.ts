@@ -4,19 +4,20 @@
  * | event | source |
  * |---|---|
  * | client_connect | `preConnect` (wrapped): CONNECT arrived, before authentication; the client id as sent (`''` if none) |
- * | client_connack | `connackSent`: `success`, or `fail` for any refusal, the user's `authenticate` included |
+ * | client_connack | `connackSent`: `success`, or `fail` for any refusal, the user's `authenticate` included; username after `preConnect`, `client.id` after `authenticate` |
  * | client_connected | `connackSent` (success), right after client_connack; `connected_at` is when the CONNACK went out |
  * | client_disconnected | `clientDisconnect`: `normal` only if a DISCONNECT came (aedes' `_disconnected`) |
  * | client_subscribe | `authorizeSubscribe` (wrapped), per filter, before the decision; not for restored sessions |
  * | session_subscribed | `subscribe`: the granted filters, with the granted QoS |
  * | client_unsubscribe | the client's UNSUBSCRIBE, seen on aedes' packet parser (`_parser`) |
  * | session_unsubscribed | `unsubscribe`, for filters the client held; not the teardown of a closing clean session (EMQX) |
- * | session_terminated | a clean session's disconnect (its reason), a takeover (`takeovered`), a discard by a clean connection (`discarded`) |
- * | message_publish | `publish`, not `$SYS`; a will is from the dying client, `broker.publish` from `null` |
+ * | session_terminated | a clean session's disconnect (its reason); a takeover, once `registerClient` closed the old connection (`discarded` by a clean one, `takeovered`); an offline session discarded by an accepted clean CONNECT |
+ * | message_publish | `broker.publish` (wrapped), before routing, not `$SYS`; a will is from the dying client, server code from `null` |
  * | message_delivered | `authorizeForward` (wrapped), once per subscriber just before the write: live, retained, queued |
- * | message_acked | the subscriber's PUBACK / PUBCOMP on the packet parser, matched to what was delivered |
+ * | message_acked | the subscriber's PUBACK / PUBCOMP on the packet parser, matched by packet id to what was delivered |
  *
- * The two private fields are pinned by `test/aedes-private-fields.test.ts`.
+ * Identity and state are kept per `Client` object, never per client-id string. The private fields and
+ * `registerClient` are pinned by `test/aedes-private-fields.test.ts`.
  */
 import type { Aedes, AedesPublishPacket, Client } from 'aedes'
 import { HOOK_EVENT_NAMES, type HookEventName } from '../../events.ts'
@@ -36,11 +37,11 @@ type HookName = 'preConnect' | 'authorizeSubscribe' | 'authorizeForward'
 /**
  * Fires `webhook` from `broker`'s lifecycle: the twelve events of SPEC §4, from aedes' public events and
  * three of its hooks (`preConnect`, `authorizeSubscribe`, `authorizeForward`), which it chains: the hooks
- * the user set keep their decisions and their callbacks are called at once, untouched. Attach after setting
- * your own hooks. Nothing the webhook does (throwing, a dead endpoint) reaches a client's session: problems
+ * the user set keep their decisions and their callbacks are called at once, untouched. It also wraps
+ * `broker.publish` and `broker.registerClient`. Attach after setting your own hooks. Nothing the webhook does (throwing, a dead endpoint) reaches a client's session: problems
  * go to `webhook.reportError`.
  *
- * Returns `detach()`, which puts every hook back (the very same functions) and removes every listener. With
+ * Returns `detach()`, which puts every hook and method back (the very same functions) and removes every listener. With
  * several webhooks attached, detach in reverse order to restore the hooks exactly; out of order, the
  * detached webhook's wrappers stay in place but do nothing.
  */
