@@ -163,3 +163,49 @@ test('MQTT 5 session expiry through the proxy: a kept session expires after its 
     terminated('short', 'expired'),
   ])
 })
+
+test('a will across a takeover through the proxy: delivered as published by the connection taken over, with its username', async (t) => {
+  const { webhook, receiver, url } = await setup(t, [...SESSION_EVENTS, 'on_message_delivered'])
+  const watcher = await openClient(t, url, { clientId: 'watch', username: 'uw' })
+  assert.ok(watcher)
+  await watcher.client.subscribeAsync('status/#', { qos: 0 })
+  const a = await openClient(t, url, {
+    clientId: 'dev',
+    username: 'ua',
+    will: { topic: 'status/dev', payload: Buffer.from('offline'), qos: 0, retain: false },
+  })
+  assert.ok(a)
+  const willArrived = new Promise<void>((resolve) => watcher.client.once('message', () => resolve()))
+  const b = await openClient(t, url, { clientId: 'dev', username: 'ub' })
+  assert.ok(b)
+  await willArrived
+  await settled(webhook, receiver, 6)
+  const got = bodies(receiver)
+  // The will and B's CONNACK leave mosquitto on two sockets: their relative order is the network's.
+  assert.deepEqual(
+    got.filter((body) => body.action !== 'message_delivered'),
+    [
+      connected('watch', 'uw'),
+      connected('dev', 'ua'),
+      disconnected('dev', 'abnormal', 'ua'),
+      terminated('dev', 'discarded', 'ua'),
+      connected('dev', 'ub'),
+    ],
+  )
+  assert.deepEqual(
+    got.filter((body) => body.action === 'message_delivered'),
+    [
+      {
+        action: 'message_delivered',
+        clientid: 'watch',
+        username: 'uw',
+        from_client_id: 'dev',
+        from_username: 'ua',
+        topic: 'status/dev',
+        qos: 0,
+        retain: false,
+        payload: 'offline',
+      },
+    ],
+  )
+})
