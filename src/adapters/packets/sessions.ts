@@ -87,15 +87,13 @@ export class ClientSessions {
   }
 
   /**
-   * A connected client's socket closed. Returns true when its end must wait: it sent no DISCONNECT and a
-   * CONNECT with its id is pending elsewhere, so the broker may have closed it for that one.
+   * A connected client's socket closed (the caller checked that it still `holds` its id). Returns true when
+   * its end must wait: it sent no DISCONNECT and a CONNECT with its id is pending elsewhere, so the broker
+   * may have closed it for that one.
    */
   closing(state: ConnectionState): boolean {
     const id = state.clientid
-    const held = this.connected.get(id)?.has(state) === true
     remove(this.connected, id, state)
-    // Already replaced: reported at the CONNACK that replaced it.
-    if (!held) return false
     if (state.disconnectedByClient || !this.connecting.has(id)) return false
     const waiting = this.undecided.get(id)
     if (waiting === undefined) this.undecided.set(id, [state])
@@ -103,7 +101,7 @@ export class ClientSessions {
     return true
   }
 
-  /** Whether `state` was replaced already (its end was reported then). */
+  /** Whether `state` still holds its client id: false once a CONNACK replaced it (its end was reported then). */
   holds(state: ConnectionState): boolean {
     return this.connected.get(state.clientid)?.has(state) === true
   }
