@@ -170,3 +170,50 @@ test('a will across a takeover: published by the client taken over (its identity
     connack('dev', 'ub'),
   ])
 })
+
+test('QoS 1 and 2 publishes, and a retained message replayed to a later subscriber: each publish body first, then its deliveries, ts in that order', async (t) => {
+  const { webhook, receiver } = await orderedWebhook(t, ['on_message_publish', 'on_message_delivered'])
+  const { url } = await startAttachedAedes(t, webhook)
+  const early = await openClient(t, url, { clientId: 'early' })
+  assert.ok(early)
+  await early.client.subscribeAsync('r/#', { qos: 2 })
+  const publisher = await openClient(t, url, { clientId: 'pub', username: 'up' })
+  assert.ok(publisher)
+  await publisher.client.publishAsync('r/1', 'one', { qos: 1 })
+  await publisher.client.publishAsync('r/2', 'two', { qos: 2, retain: true })
+  await receiver.waitForAccepted(4)
+  const late = await openClient(t, url, { clientId: 'late' })
+  assert.ok(late)
+  await late.client.subscribeAsync('r/2', { qos: 1 })
+  await settled(webhook, receiver, 5)
+  const received = receiver.acceptedBodies() as Array<Record<string, unknown> & { ts: number }>
+  assert.deepEqual(
+    received.map((body) => `${body.action} ${body.payload} ${body.clientid ?? ''}`.trim()),
+    [
+      'message_publish one',
+      'message_delivered one early',
+      'message_publish two',
+      'message_delivered two early',
+      'message_delivered two late',
+    ],
+  )
+  const [publishOne, toEarly, publishTwo, twoToEarly, twoToLate] = received
+  assert.ok(publishOne && toEarly && publishTwo && twoToEarly && twoToLate)
+  assert.ok(publishOne.ts <= toEarly.ts && toEarly.ts <= publishTwo.ts)
+  assert.ok(publishTwo.ts <= twoToEarly.ts && twoToEarly.ts <= twoToLate.ts)
+  assert.deepEqual(
+    { ...twoToLate, ts: 0 },
+    {
+      action: 'message_delivered',
+      clientid: 'late',
+      username: 'undefined',
+      from_client_id: 'pub',
+      from_username: 'up',
+      topic: 'r/2',
+      qos: 1,
+      retain: true,
+      payload: 'two',
+      ts: 0,
+    },
+  )
+})
