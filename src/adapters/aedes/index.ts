@@ -178,7 +178,9 @@ function wrapMethods(state: AdapterState): () => void {
   const ownRegister = Object.hasOwn(broker, 'registerClient')
   const originalRegister = broker.registerClient
   const register = function (this: unknown, client: Client) {
-    const holder = broker.clients?.[client.id]
+    const clients = broker.clients
+    // Own keys only: a client id such as `__proto__` must not find Object.prototype.
+    const holder = clients && Object.hasOwn(clients, client.id) ? clients[client.id] : undefined
     // One already closing left on its own: aedes only waits for it.
     if (state.active && holder && holder !== client && !holder.closed) state.takenOverBy.set(holder, client)
     return Reflect.apply(originalRegister as (client: Client) => void, this, [client])
