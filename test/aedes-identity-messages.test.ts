@@ -217,3 +217,22 @@ test('QoS 1 and 2 publishes, and a retained message replayed to a later subscrib
     },
   )
 })
+
+test('a message aedes refuses to take (deeper than maxTopicLevels) fires no publish event', async (t) => {
+  const { webhook, receiver } = await orderedWebhook(t, ['on_message_publish'])
+  const { broker } = await startAttachedAedes(t, webhook, { maxTopicLevels: 3 })
+  await assert.rejects(serverPublish(broker, 'a/b/c/d', 'deep', 0), /too many levels/)
+  await serverPublish(broker, 'a/b/c', 'ok', 0)
+  await settled(webhook, receiver, 1)
+  assert.deepEqual(bodies(receiver), [
+    {
+      topic: 'a/b/c',
+      retain: false,
+      qos: 0,
+      action: 'message_publish',
+      from_username: 'undefined',
+      from_client_id: null,
+      payload: 'ok',
+    },
+  ])
+})

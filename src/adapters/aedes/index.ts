@@ -169,7 +169,7 @@ function wrapMethods(state: AdapterState): () => void {
   const ownPublish = Object.hasOwn(broker, 'publish')
   const originalPublish = broker.publish
   const publish: Publish = function (this: unknown, packet, client, done) {
-    if (state.active && packet !== null && typeof packet === 'object')
+    if (state.active && packet !== null && typeof packet === 'object' && accepts(state.broker, packet.topic))
       published(packet, typeof client === 'function' ? null : client)
     return Reflect.apply(originalPublish, this, [packet, client, done])
   }
@@ -202,6 +202,15 @@ function wrapMethods(state: AdapterState): () => void {
       else delete (broker as { registerClient?: unknown }).registerClient
     }
   }
+}
+
+/** Whether aedes will take a message for this topic: it refuses one deeper than its `maxTopicLevels`. */
+function accepts(broker: Aedes, topic: unknown): boolean {
+  const max = (broker as unknown as { maxTopicLevels?: unknown }).maxTopicLevels
+  if (typeof max !== 'number' || typeof topic !== 'string') return true
+  let levels = 1
+  for (let i = 0; i < topic.length && levels <= max; i++) if (topic.charCodeAt(i) === 0x2f) levels++
+  return levels <= max
 }
 
 /** aedes' public events; each listener is one lifecycle step, guarded. */
