@@ -173,7 +173,10 @@ function wrapMethods(state: AdapterState): () => void {
       published(packet, typeof client === 'function' ? null : client)
     return Reflect.apply(originalPublish, this, [packet, client, done])
   }
-  broker.publish = publish
+  const { wanted } = state
+  // Unwrapped when no message event is wanted: publishing costs nothing more then.
+  if (wanted.on_message_publish || wanted.on_message_delivered || wanted.on_message_acked)
+    broker.publish = publish
 
   const ownRegister = Object.hasOwn(broker, 'registerClient')
   const originalRegister = broker.registerClient
