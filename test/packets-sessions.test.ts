@@ -12,7 +12,7 @@ import { recordingWebhook } from './helpers/recording-webhook.ts'
 const WANTED = ['on_client_connack', 'on_client_disconnected', 'on_session_terminated'] as const
 
 function connection(webhook: ReturnType<typeof recordingWebhook>, sessions: ClientSessions) {
-  return new ConnectionObserver(webhook, '127.0.0.1', undefined, sessions)
+  return new ConnectionObserver(webhook, '127.0.0.1', undefined, undefined, sessions)
 }
 
 const connect = (clientId: string, clean = true, username?: string) =>
