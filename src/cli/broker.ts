@@ -4,29 +4,34 @@ import type { Aedes } from 'aedes'
 import type { WebSocketServer } from 'ws'
 import { attachAedes } from '../adapters/aedes/index.ts'
 import type { WebhookConfig } from '../config-types.ts'
-import { redactUrl } from '../security/redact.ts'
 import { createWebhook } from '../webhook.ts'
 import type { Logger, Webhook } from '../webhook-types.ts'
-import { parseFlags, parsePort, parsePositive, readConfigFlag, UsageError } from './args.ts'
-import { formatHost, whenListening } from './listen.ts'
-import { cliLogger, say } from './log.ts'
-import { stopOnSignal } from './shutdown.ts'
-import { formatStats, startStatus } from './status.ts'
+import {
+  type CommandSpec,
+  type FlagSpec,
+  formatHost,
+  parseCommand,
+  parsePort,
+  UsageError,
+  usage,
+} from './args.ts'
+import { say } from './log.ts'
+import { listen, readServiceFlags, runService, SERVICE_FLAGS } from './service.ts'
 
-export const BROKER_USAGE = `Usage: mqtt-webhook broker --config FILE [options]
-
-An aedes MQTT broker with the webhook of FILE attached (a nanomq.conf webhook block,
-legacy web.hook.* lines, or JSON). Ctrl-C drains the webhook queue, then exits 0.
-
-Options:
-  --config FILE            webhook configuration (required)
-  --host HOST              address to listen on (default 127.0.0.1)
-  --port PORT              MQTT over TCP (default 1883; 0 picks a free port)
-  --ws-port PORT           also MQTT over WebSocket on this port
-  --status-interval SEC    seconds between status lines (default 5)
-  --drain-timeout MS       longest wait for the queue at exit (default 10000)
-  --verbose                debug lines from the webhook
-  -h, --help               this help`
+export const BROKER: CommandSpec = {
+  name: 'broker',
+  synopsis: '--config FILE [options]',
+  description: `An aedes MQTT broker with the webhook of FILE attached (a nanomq.conf webhook block,
+legacy web.hook.* lines, or JSON). SIGINT, SIGTERM or SIGHUP drains the webhook queue, then
+exits 0 (3 if any event was dropped).`,
+  flags: {
+    config: SERVICE_FLAGS.config as FlagSpec,
+    host: { type: 'string', value: 'HOST', default: '127.0.0.1', help: 'address to listen on' },
+    port: { type: 'string', value: 'PORT', default: '1883', help: 'MQTT over TCP; 0 picks a free port' },
+    'ws-port': { type: 'string', value: 'PORT', help: 'also MQTT over WebSocket on this port (needs ws)' },
+    ...SERVICE_FLAGS,
+  },
+}
 
 export interface BrokerOptions {
   /** The webhook's configuration, as `loadConfig` returns it. */
@@ -45,6 +50,8 @@ export interface BrokerOptions {
   wsPort?: number
   /** The webhook's logger. */
   logger?: Logger
+  /** A webhook made already (from `config`); by default one is made here, with `logger`. */
+  webhook?: Webhook
 }
 
 export interface RunningBroker {
@@ -65,7 +72,8 @@ export interface RunningBroker {
 /** An aedes broker on TCP (and WebSocket when asked) with a webhook attached: what `mqtt-webhook broker` runs. */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const host = options.host ?? '127.0.0.1'
-  const webhook = createWebhook(options.config, options.logger ? { logger: options.logger } : {})
+  const webhook =
+    options.webhook ?? createWebhook(options.config, options.logger ? { logger: options.logger } : {})
   const { Aedes } = await importAedes()
   const broker = await Aedes.createBroker()
   const detach = attachAedes(broker, webhook)
@@ -87,7 +95,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     detach()
   }
   try {
-    const port = await listen(tcp, host, options.port ?? 1883)
+    const port = await listenTcp(tcp, host, options.port ?? 1883)
     const running: RunningBroker = {
       broker,
       webhook,
@@ -108,47 +116,24 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 
 /** `mqtt-webhook broker ...` */
 export async function runBroker(argv: string[]): Promise<void> {
-  const flags = parseFlags('broker', argv, {
-    config: { type: 'string' },
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '1883' },
-    'ws-port': { type: 'string' },
-    'status-interval': { type: 'string', default: '5' },
-    'drain-timeout': { type: 'string', default: '10000' },
-    verbose: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
+  const { help, values } = parseCommand(BROKER, argv)
+  if (help) return say(usage(BROKER))
+  const port = parsePort('--port', String(values.port))
+  const wsPort =
+    values['ws-port'] === undefined ? undefined : parsePort('--ws-port', String(values['ws-port']))
+  const settings = readServiceFlags(BROKER, values)
+  const host = String(values.host)
+  await runService(settings, async (webhook) => {
+    const running = await startBroker({ config: settings.config, host, port, wsPort, webhook })
+    const urls = running.wsUrl ? `${running.url} and ${running.wsUrl}` : running.url
+    return {
+      close: (drainTimeoutMs) => running.close(drainTimeoutMs),
+      listening: {
+        message: `mqtt-webhook broker listening on ${urls}`,
+        fields: { url: running.url, ws_url: running.wsUrl },
+      },
+    }
   })
-  if (flags.help) return say(BROKER_USAGE)
-  const port = parsePort('--port', flags.port)
-  const wsPort = flags['ws-port'] === undefined ? undefined : parsePort('--ws-port', flags['ws-port'])
-  const intervalSeconds = parsePositive('--status-interval', flags['status-interval'])
-  const drainTimeout = parsePositive('--drain-timeout', flags['drain-timeout'])
-  const config = readConfigFlag(flags.config, 'broker')
-
-  const running = await startBroker({
-    config,
-    host: flags.host,
-    port,
-    wsPort,
-    logger: cliLogger(flags.verbose),
-  })
-  // Ready for signals before saying so: whoever reads the line may signal at once.
-  const status = startStatus(running.webhook, { intervalSeconds })
-  stopOnSignal(async () => {
-    status.stop()
-    say(`stopping: draining the webhook queue (at most ${drainTimeout} ms)`)
-    await running.close(drainTimeout)
-    say(`stopped  ${formatStats(running.webhook.stats())}`)
-  })
-  say(`mqtt-webhook broker listening on ${running.url}${running.wsUrl ? ` and ${running.wsUrl}` : ''}`)
-  say(describeWebhook(config))
-}
-
-/** `posting on_message_publish, on_client_connack to http://127.0.0.1:8080/hook` (credentials hidden). */
-export function describeWebhook(config: WebhookConfig): string {
-  if (config.enable === false) return 'webhook disabled (enable = false): nothing will be posted'
-  const events = [...new Set(config.events.map((rule) => rule.event))].join(', ')
-  return `posting ${events} to ${redactUrl(config.url)}`
 }
 
 async function importAedes(): Promise<typeof import('aedes')> {
@@ -159,16 +144,21 @@ async function importAedes(): Promise<typeof import('aedes')> {
   }
 }
 
-async function listen(server: Server, host: string, port: number): Promise<number> {
-  server.listen(port, host)
-  await whenListening(server, host, port)
+async function listenTcp(server: Server, host: string, port: number): Promise<number> {
+  await listen(server, host, port)
   return (server.address() as AddressInfo).port
 }
 
 async function listenWebSocket(broker: Aedes, host: string, port: number): Promise<WebSocketServer> {
-  const { WebSocketServer, createWebSocketStream } = await import('ws')
+  const { WebSocketServer, createWebSocketStream } = await import('ws').catch(() => {
+    throw new UsageError('--ws-port needs ws: npm install ws')
+  })
   const server = new WebSocketServer({ host, port })
   server.on('connection', (socket) => broker.handle(createWebSocketStream(socket)))
-  await whenListening(server, host, port)
+  try {
+    await once(server, 'listening')
+  } catch (error) {
+    throw new Error(`cannot listen on ${formatHost(host)}:${port} (${(error as NodeJS.ErrnoException).code})`)
+  }
   return server
 }
