@@ -47,8 +47,8 @@ webhook {
   )
   const cli = runCli(['broker', '--config', config, '--port', '0', '--status-interval', '0.2'])
   t.after(() => cli.kill())
-  const [, port] = await cli.waitForLine(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
-  const [posting] = await cli.waitForLine(/^posting .*$/)
+  const [, port] = await cli.waitForLog(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
+  const [posting] = await cli.waitForLog(/^posting .*$/)
   assert.equal(
     posting,
     `posting on_client_connack, on_message_publish, on_client_disconnected to ${receiver.url}`,
@@ -58,12 +58,12 @@ webhook {
   for (let i = 0; i < 4; i++) await client.publishAsync('sensors/1', `m${i}`, { qos: 1 })
   await client.publishAsync('other/topic', 'not matched', { qos: 1 })
   await client.endAsync()
-  await cli.waitForLine(/^stats matched 6 .*$/)
+  await cli.waitForLog(/^stats matched 6 .*$/)
 
   cli.child.kill('SIGINT')
   assert.equal(await cli.exited, 0)
   assert.deepEqual(cli.stderr.filter(Boolean), [])
-  assert.equal(cli.stdout.at(-1), 'stopped  matched 6  delivered 6  failed 0  dropped 0  queued 0')
+  assert.equal(cli.logs.at(-1)?.msg, 'stopped  matched 6  delivered 6  failed 0  dropped 0  queued 0')
   assert.deepEqual(receiver.acceptedBodies().map(withoutTs), [
     {
       proto_ver: 4,
@@ -95,7 +95,7 @@ test('broker --ws-port: MQTT over WebSocket reaches the same webhook', async (t)
   )
   const cli = runCli(['broker', '--config', config, '--port', '0', '--ws-port', '0'])
   t.after(() => cli.kill())
-  const [, wsUrl] = await cli.waitForLine(/^mqtt-webhook broker listening on mqtt:\/\/\S+ and (ws:\/\/\S+)$/)
+  const [, wsUrl] = await cli.waitForLog(/^mqtt-webhook broker listening on mqtt:\/\/\S+ and (ws:\/\/\S+)$/)
   const client = await mqtt.connectAsync(wsUrl as string, { clientId: 'ws-1' })
   await client.publishAsync('over/ws', 'hi', { qos: 1 })
   await client.endAsync()
