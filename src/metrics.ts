@@ -129,29 +129,41 @@ export function registerWebhookMetrics(webhook: Webhook, options: WebhookMetrics
   }
   const initial = webhook.stats()
   const names: string[] = []
-  for (const spec of WEBHOOK_METRICS) {
-    if (spec.read(initial) === undefined) continue
-    const name = prefix + spec.name
-    const common = { name, help: spec.help, labelNames: [...(spec.labelNames ?? [])], registers: [registry] }
-    if (spec.type === 'counter')
-      new Counter({
-        ...common,
-        collect() {
-          this.reset()
-          for (const sample of spec.read(read()) ?? []) this.inc(sample.labels ?? {}, sample.value)
-        },
-      })
-    else
-      new Gauge({
-        ...common,
-        collect() {
-          this.reset()
-          for (const sample of spec.read(read()) ?? []) this.set(sample.labels ?? {}, sample.value)
-        },
-      })
-    names.push(name)
-  }
-  return () => {
+  const unregister = () => {
     for (const name of names) registry.removeSingleMetric(name)
   }
+  try {
+    for (const spec of WEBHOOK_METRICS) {
+      if (spec.read(initial) === undefined) continue
+      const name = prefix + spec.name
+      const common = {
+        name,
+        help: spec.help,
+        labelNames: [...(spec.labelNames ?? [])],
+        registers: [registry],
+      }
+      if (spec.type === 'counter')
+        new Counter({
+          ...common,
+          collect() {
+            this.reset()
+            for (const sample of spec.read(read()) ?? []) this.inc(sample.labels ?? {}, sample.value)
+          },
+        })
+      else
+        new Gauge({
+          ...common,
+          collect() {
+            this.reset()
+            for (const sample of spec.read(read()) ?? []) this.set(sample.labels ?? {}, sample.value)
+          },
+        })
+      names.push(name)
+    }
+  } catch (error) {
+    // A clash half-way leaves the registry as it was.
+    unregister()
+    throw error
+  }
+  return unregister
 }
