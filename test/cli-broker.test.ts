@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import mqtt from 'mqtt'
-import { runCli } from './helpers/cli-process.ts'
+import { runCli, runScript } from './helpers/cli-process.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqtt-webhook-cli-'))
@@ -112,3 +112,42 @@ test('broker --ws-port: MQTT over WebSocket reaches the same webhook', async (t)
   cli.child.kill('SIGTERM')
   assert.equal(await cli.exited, 0)
 })
+
+test('broker: when its parent dies without passing a signal on (npx, a shell wrapper), it drains and exits', async (t) => {
+  const config = configFile(
+    'orphan.json',
+    JSON.stringify({ url: 'http://127.0.0.1:9/', events: [{ event: 'on_client_connack' }] }),
+  )
+  const script = join(dir, 'wrapper.sh')
+  // The wrapper starts the command in the background and waits: killed with SIGKILL, it passes nothing on.
+  writeFileSync(
+    script,
+    `node --import tsx src/cli/index.ts broker --config ${config} --port 0 &\necho "child $!"\nwait\n`,
+  )
+  const wrapper = runScript(script, [], {}, 'bash')
+  t.after(() => wrapper.kill())
+  const [, pid] = await wrapper.waitForLine(/^child (\d+)$/)
+  t.after(() => {
+    try {
+      process.kill(Number(pid), 'SIGKILL')
+    } catch {}
+  })
+  await wrapper.waitForLog(/^mqtt-webhook broker listening on /)
+  wrapper.child.kill('SIGKILL')
+  // Its output still comes through the pipe the wrapper handed down.
+  const { log } = await wrapper.waitForLog(/^stopped /, 10_000)
+  assert.equal(log.msg, 'stopped  matched 0  delivered 0  failed 0  dropped 0  queued 0')
+  assert.ok(wrapper.logs.some((line) => line.msg.startsWith('stopping on parent-exited: ')))
+  for (let tries = 0; tries < 50 && alive(Number(pid)); tries++)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  assert.equal(alive(Number(pid)), false)
+})
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
