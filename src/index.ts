@@ -6,6 +6,8 @@ export {
 } from './adapters/packets/observer.ts'
 export { wrapStream } from './adapters/packets/stream.ts'
 export type {
+  DisabledWebhookConfig,
+  EnabledWebhookConfig,
   EventRule,
   PayloadEncoding,
   RetryConfig,
