@@ -16,7 +16,9 @@ import type { Webhook, WebhookStats } from './webhook-types.ts'
 
 /** One sample of a metric: a value, with labels when the metric has some. */
 export interface MetricSample {
+  /** Label values by label name; none for a metric without labels. */
   labels?: Record<string, string>
+  /** The sample's value: a count, or a gauge's current value. */
   value: number
 }
 
@@ -27,9 +29,11 @@ export interface MetricSample {
 export interface WebhookMetricSpec {
   /** The name after the prefix, following Prometheus conventions (`_total` for counters, base units). */
   name: string
+  /** `counter` for totals since creation, `gauge` for values now. */
   type: 'counter' | 'gauge'
   /** The `# HELP` line. */
   help: string
+  /** The names of its labels, e.g. `['reason']`. */
   labelNames?: readonly string[]
   /** The samples from a stats snapshot; `undefined` when this webhook's stats lack the field (not registered then). */
   read(stats: WebhookStats): MetricSample[] | undefined
@@ -94,6 +98,7 @@ export const WEBHOOK_METRICS: readonly WebhookMetricSpec[] = [
   },
 ]
 
+/** Where {@link registerWebhookMetrics} registers, and under which names. */
 export interface WebhookMetricsOptions {
   /**
    * The registry the metrics are registered in.
