@@ -4,7 +4,7 @@
  * every check.
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -157,4 +157,48 @@ export { detach, topic }
   const result = await run(process.execPath, [tsc, '-p', '.'], { cwd: project }).catch((error) => error)
   assert.equal(result.stdout, '')
   assert.equal(result.code ?? 0, 0)
+})
+
+test('the bin runs from the tarball; under npx, a SIGTERM to npx still drains and stops the broker', async (t) => {
+  const help = await run(
+    process.execPath,
+    ['node_modules/mqtt-webhook/dist/cli/index.js', 'broker', '--help'],
+    {
+      cwd: project,
+    },
+  )
+  assert.match(help.stdout, /^Usage: mqtt-webhook broker /)
+  const config = join(dir, 'webhook.json')
+  writeFileSync(
+    config,
+    JSON.stringify({ url: 'http://127.0.0.1:9/', events: [{ event: 'on_client_connack' }] }),
+  )
+  const npx = spawn('npx', ['--no-install', 'mqtt-webhook', 'broker', '--config', config, '--port', '0'], {
+    cwd: project,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  t.after(() => npx.kill('SIGKILL'))
+  let output = ''
+  const ended = new Promise<void>((resolve) => npx.stdout.on('end', resolve))
+  const logged = (pattern: RegExp) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (pattern.test(output)) resolve()
+      }
+      npx.stdout.on('data', (chunk: Buffer) => {
+        output += chunk
+        check()
+      })
+      check()
+    })
+  await logged(/broker listening on /)
+  npx.kill('SIGTERM')
+  // The pipe ends only when the last process holding it, the broker, is gone.
+  await ended
+  const stopped = output
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { msg: string })
+    .at(-1)
+  assert.equal(stopped?.msg, 'stopped  matched 0  delivered 0  failed 0  dropped 0  queued 0')
 })
