@@ -1,5 +1,9 @@
 import type { HookEventName } from './events.ts'
 
+/**
+ * How the `payload` field of message events is written: `plain` (UTF-8 text), `base64` (RFC 4648, padded)
+ * or `base62` (NanoMQ's alphabet, as `base-x` encodes it).
+ */
 export type PayloadEncoding = 'plain' | 'base64' | 'base62'
 
 /** One entry of `events`: which event fires, optionally only for topics matching `topic`. */
@@ -11,6 +15,15 @@ export interface EventRule {
    * @default every topic
    */
   topic?: string | undefined
+}
+
+/** The `body` key: how the body is written. */
+export interface BodyConfig {
+  /**
+   * Encoding of the `payload` field (case-insensitive).
+   * @default 'plain'
+   */
+  encoding?: PayloadEncoding | Uppercase<PayloadEncoding> | undefined
 }
 
 /** TLS settings for `https:` endpoints; files are PEM. */
@@ -30,6 +43,7 @@ export interface TlsConfig {
   server_name_indication?: string | undefined
 }
 
+/** How failed attempts are retried: exponential backoff with full jitter, honouring `Retry-After`. */
 export interface RetryConfig {
   /**
    * Attempts per event, the first included.
@@ -63,15 +77,8 @@ export interface EnabledWebhookConfig {
    * @default { 'content-type': 'application/json' }
    */
   headers?: Record<string, string> | undefined
-  body?:
-    | {
-        /**
-         * Encoding of the `payload` field (case-insensitive).
-         * @default 'plain'
-         */
-        encoding?: PayloadEncoding | Uppercase<PayloadEncoding> | undefined
-      }
-    | undefined
+  /** How the body is written. */
+  body?: BodyConfig | undefined
   /**
    * Most requests in flight at once, and most keep-alive sockets.
    * @default 32
@@ -86,6 +93,7 @@ export interface EnabledWebhookConfig {
   events: EventRule[]
   /** TLS for `https:` endpoints. `ssl` is accepted as an alias, as NanoMQ's parser does. */
   tls?: TlsConfig | undefined
+  /** NanoMQ's name for `tls`; give one or the other. */
   ssl?: TlsConfig | undefined
   /** Retries after a network error, a timeout, 408, 429 or 5xx. */
   retry?: RetryConfig | undefined
@@ -108,11 +116,13 @@ export interface EnabledWebhookConfig {
   enable?: boolean | undefined
   /** NanoMQ's dotted spellings of `headers.<name>` and `body.encoding`. */
   [dotted: `headers.${string}`]: string
+  /** NanoMQ's dotted spelling of `body.encoding`. */
   'body.encoding'?: PayloadEncoding | Uppercase<PayloadEncoding> | undefined
 }
 
 /** A webhook that sends nothing: every other key may be left out (and is still checked when given). */
 export interface DisabledWebhookConfig extends Partial<Omit<EnabledWebhookConfig, 'enable'>> {
+  /** `false`: nothing is sent. */
   enable: false
 }
 

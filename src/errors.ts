@@ -1,5 +1,6 @@
 /** Thrown by `createWebhook` and `loadConfig` when the configuration is invalid. */
 export class WebhookConfigError extends Error {
+  /** `'WebhookConfigError'`, for logs and `instanceof`-free checks. */
   override name = 'WebhookConfigError'
 
   /**

@@ -9,6 +9,7 @@ import {
   type MessageDeliveryBody,
 } from './events.ts'
 
+/** The second argument of `formatEvent`. */
 export interface FormatOptions {
   /**
    * Encoding of the `payload` field of message events.

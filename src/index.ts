@@ -6,6 +6,7 @@ export {
 } from './adapters/packets/observer.ts'
 export { wrapStream } from './adapters/packets/stream.ts'
 export type {
+  BodyConfig,
   DisabledWebhookConfig,
   EnabledWebhookConfig,
   EventRule,

@@ -5,6 +5,7 @@ import { WebhookConfigError } from '../errors.ts'
  * compiler's: `/etc/nanomq.conf:12:5: expected '=' or '{' after "url"`.
  */
 export class ConfigSyntaxError extends WebhookConfigError {
+  /** `'ConfigSyntaxError'`; it is also a `WebhookConfigError`. */
   override name = 'ConfigSyntaxError'
 
   /**
