@@ -41,7 +41,7 @@ export interface CliLoggerOptions {
 export function createCliLogger(options: CliLoggerOptions = {}): Logger {
   const stream = options.stream ?? process.stdout
   const destination: DestinationStream = stream.isTTY
-    ? pretty({ sync: true, destination: stream, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    ? pretty({ sync: true, destination: stream, translateTime: 'SYS:HH:MM:ss.l', singleLine: true })
     : stream === process.stdout
       ? pino.destination({ fd: 1, sync: true })
       : stream
