@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import mqtt from 'mqtt'
-import { runCli } from './helpers/cli-process.ts'
+import { type LogLine, runCli } from './helpers/cli-process.ts'
 import { parseExposition, sampleValue } from './helpers/prometheus.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
@@ -127,12 +127,12 @@ test('/healthz is 503 past 90% of max_queue; SIGHUP drains, and the exit code sa
   const stopping = cli.logs.find((line) => /^stopping on SIGHUP/.test(line.msg))
   assert.equal(stopping?.msg, 'stopping on SIGHUP: draining the webhook queue (at most 0ms)')
   // Nothing was delivered: every event was pushed out of the full queue, or still there at the deadline.
-  const stopped = cli.logs.at(-1)
-  const { queue_full, closed } = (stopped?.stats as { dropped_by_reason: Record<string, number> })
+  const stopped = cli.logs.at(-1) as LogLine
+  const { queue_full, closed } = (stopped.stats as { dropped_by_reason: Record<string, number> })
     .dropped_by_reason
   assert.equal((queue_full as number) + (closed as number), 25)
   assert.equal(
-    stopped?.msg,
+    stopped.msg,
     `stopped  matched 25  delivered 0  failed 0  dropped 25 (queue_full ${queue_full}, closed ${closed})  queued 0`,
   )
 })
