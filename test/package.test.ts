@@ -202,3 +202,28 @@ test('the bin runs from the tarball; under npx, a SIGTERM to npx still drains an
     .at(-1)
   assert.equal(stopped?.msg, 'stopped  matched 0  delivered 0  failed 0  dropped 0  queued 0')
 })
+
+test('without the optional ws and prom-client, --ws-port and --metrics-port say what to install, exit 2', async () => {
+  const config = join(dir, 'optional.json')
+  writeFileSync(
+    config,
+    JSON.stringify({ url: 'http://127.0.0.1:9/', events: [{ event: 'on_client_connack' }] }),
+  )
+  const cli = join(project, 'node_modules/mqtt-webhook/dist/cli/index.js')
+  for (const [flag, line] of [
+    ['--ws-port', 'mqtt-webhook: --ws-port needs ws: npm install ws\n'],
+    ['--metrics-port', 'mqtt-webhook: --metrics-port needs prom-client: npm install prom-client\n'],
+  ] as const) {
+    const result = await run(
+      process.execPath,
+      [cli, 'broker', '--config', config, '--port', '0', flag, '0'],
+      {
+        cwd: project,
+      },
+    ).catch((error: { code: number; stderr: string }) => error)
+    assert.deepEqual(
+      { code: (result as { code?: number }).code, stderr: result.stderr },
+      { code: 2, stderr: line },
+    )
+  }
+})
