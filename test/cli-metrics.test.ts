@@ -136,3 +136,29 @@ test('/healthz is 503 past 90% of max_queue; SIGHUP drains, and the exit code sa
     `stopped  matched 25  delivered 0  failed 0  dropped 25 (queue_full ${queue_full}, closed ${closed})  queued 0`,
   )
 })
+
+test('no secret reaches the log: url credentials, header values and the signing secret', async (t) => {
+  const receiver = await startReceiver({ reply: () => 500 })
+  t.after(() => receiver.close())
+  const secret = `whsec_${Buffer.from('a signing key of 32 bytes, here!').toString('base64')}`
+  const config = configFile('secrets.json', {
+    url: receiver.url.replace('http://', 'http://alice:hunter2-password@'),
+    headers: { authorization: 'Bearer token-value-123' },
+    secret,
+    events: [{ event: 'on_message_publish' }],
+    retry: { max_attempts: 1 },
+  })
+  const cli = runCli(['broker', '--config', config, '--port', '0', '--log-level', 'trace'])
+  t.after(() => cli.kill())
+  const [, port] = await cli.waitForLog(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 's1' })
+  await client.publishAsync('t/1', 'x', { qos: 1 })
+  await client.endAsync()
+  await cli.waitForLog(/failed after 1 attempt: HTTP 500$/)
+  cli.child.kill('SIGTERM')
+  assert.equal(await cli.exited, 0)
+  const output = [...cli.stdout, ...cli.stderr].join('\n')
+  for (const leaked of ['hunter2-password', 'token-value-123', secret, secret.slice('whsec_'.length)])
+    assert.ok(!output.includes(leaked), `${leaked} appears in the output`)
+  assert.ok(cli.logs.some((line) => /http:\/\/(alice:)?\*\*\*@127\.0\.0\.1/.test(line.msg)))
+})
