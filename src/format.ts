@@ -15,7 +15,7 @@ export interface FormatOptions {
    * Encoding of the `payload` field of message events.
    * @default 'plain'
    */
-  encoding?: PayloadEncoding
+  encoding?: PayloadEncoding | undefined
 }
 
 type Body = Record<string, unknown>

@@ -104,12 +104,12 @@ export interface WebhookMetricsOptions {
    * The registry the metrics are registered in.
    * @default prom-client's global `register`
    */
-  registry?: Registry
+  registry?: Registry | undefined
   /**
    * Prepended to every metric name; give each webhook of one registry its own.
    * @default 'mqtt_webhook_'
    */
-  prefix?: string
+  prefix?: string | undefined
 }
 
 /**

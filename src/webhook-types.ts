@@ -42,16 +42,16 @@ export interface WebhookOptions {
    * Replaces the HTTP sender, so that what would be posted can be unit-tested without a server.
    * Resolve with the response status; reject like a network error.
    */
-  send?: (request: WebhookRequest) => Promise<WebhookResponse>
+  send?: ((request: WebhookRequest) => Promise<WebhookResponse>) | undefined
   /** Receives warnings and debug lines; nothing is logged at error level per event. */
-  logger?: Logger
+  logger?: Logger | undefined
   /**
    * The delivery thread's CPU priority (Linux; elsewhere it keeps the process's). `idle` lets the broker's
    * thread keep its core; `normal` lets deliveries compete with it. Without effect with `send`, where
    * delivery runs on the caller's thread.
    * @default 'idle'
    */
-  deliveryPriority?: DeliveryPriority
+  deliveryPriority?: DeliveryPriority | undefined
 }
 
 /**
@@ -88,9 +88,9 @@ export interface FailedReport {
   /** Attempts made, at most `retry.max_attempts`. */
   attempts: number
   /** The last HTTP status, when there was a response. */
-  status?: number
+  status?: number | undefined
   /** The last error code (`ECONNREFUSED`, `ETIMEDOUT`, `ERR_TLS_CERT_ALTNAME_INVALID`...), when there was no response. */
-  code?: string
+  code?: string | undefined
   /** A one-line description, free of secrets. */
   message: string
 }

@@ -139,7 +139,12 @@ const config: WebhookConfig = {
   secret: process.env.WEBHOOK_SECRET,
   retry: { max_attempts: 5 },
 }
-const webhook = createWebhook(process.env.OFF ? disabled : config)
+const logger: Logger | undefined = process.env.QUIET ? undefined : console
+const webhook = createWebhook(process.env.OFF ? disabled : config, { logger })
+webhook.on('failed', (report) => {
+  const status: number | undefined = report.status
+  return status
+})
 const body = formatEvent({ event: 'on_message_publish', topic: 'a', qos: 1, retain: false, payload: new Uint8Array(), from_client_id: 'c' })
 const topic: string = body.topic
 const detach: () => void = attachAedes(new Aedes(), webhook)
@@ -147,11 +152,11 @@ export { detach, topic }
 `
   writeFileSync(
     join(project, 'consumer.mts'),
-    `import { createWebhook, attachAedes, formatEvent, type WebhookConfig } from 'mqtt-webhook'\nimport { Aedes } from 'aedes'\n${body}`,
+    `import { createWebhook, attachAedes, formatEvent, type Logger, type WebhookConfig } from 'mqtt-webhook'\nimport { Aedes } from 'aedes'\n${body}`,
   )
   writeFileSync(
     join(project, 'consumer.cts'),
-    `import mw = require('mqtt-webhook')\nimport aedes = require('aedes')\nconst { createWebhook, attachAedes, formatEvent } = mw\nconst { Aedes } = aedes\ntype WebhookConfig = mw.WebhookConfig\n${body}`,
+    `import mw = require('mqtt-webhook')\nimport aedes = require('aedes')\nconst { createWebhook, attachAedes, formatEvent } = mw\nconst { Aedes } = aedes\ntype WebhookConfig = mw.WebhookConfig\ntype Logger = mw.Logger\n${body}`,
   )
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc')
   const result = await run(process.execPath, [tsc, '-p', '.'], { cwd: project }).catch((error) => error)
