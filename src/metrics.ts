@@ -42,6 +42,15 @@ export interface WebhookMetricSpec {
 const one = (value: number | undefined): MetricSample[] | undefined =>
   value === undefined ? undefined : [{ value }]
 
+/** A stats field that not every webhook has (it depends on the configuration, or came later). */
+function optional(stats: WebhookStats, name: string): unknown {
+  return (stats as unknown as Record<string, unknown>)[name]
+}
+const numberField = (stats: WebhookStats, name: string): MetricSample[] | undefined => {
+  const value = optional(stats, name)
+  return typeof value === 'number' ? [{ value }] : undefined
+}
+
 /** Every metric `registerWebhookMetrics` registers; `docs/metrics.md` maps them to EMQX's names. */
 export const WEBHOOK_METRICS: readonly WebhookMetricSpec[] = [
   {
@@ -83,6 +92,31 @@ export const WEBHOOK_METRICS: readonly WebhookMetricSpec[] = [
     type: 'gauge',
     help: 'Events waiting now (not in flight, including those waiting for a retry).',
     read: (stats) => one(stats.queued),
+  },
+  {
+    name: 'queued_bytes',
+    type: 'gauge',
+    help: 'Bytes of the events waiting now.',
+    read: (stats) => numberField(stats, 'queued_bytes'),
+  },
+  {
+    name: 'endpoint_paused',
+    type: 'gauge',
+    help: '1 while the endpoint is paused (Retry-After, or its circuit open after repeated failures), else 0.',
+    read: (stats) => {
+      const paused = optional(stats, 'paused')
+      return typeof paused === 'boolean' ? [{ value: paused ? 1 : 0 }] : undefined
+    },
+  },
+  {
+    name: 'endpoint_paused_until_timestamp_seconds',
+    type: 'gauge',
+    help: 'Until when the endpoint is paused, in Unix seconds; 0 when it is not.',
+    read: (stats) => {
+      const until = optional(stats, 'paused_until')
+      if (until === undefined) return undefined
+      return [{ value: typeof until === 'number' ? until / 1000 : 0 }]
+    },
   },
   {
     name: 'inflight_requests',

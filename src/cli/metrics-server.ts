@@ -19,8 +19,8 @@ export function checkHealth(stats: WebhookStats, maxQueue: number): Health {
   const problems: string[] = []
   if (stats.queued > QUEUE_UNHEALTHY_SHARE * maxQueue)
     problems.push(`queue over ${QUEUE_UNHEALTHY_SHARE * 100}% full (${stats.queued} of ${maxQueue})`)
-  const endpoint = (stats as { endpoint?: { paused?: boolean } }).endpoint
-  if (endpoint?.paused === true) problems.push('endpoint paused (circuit open)')
+  if ((stats as { paused?: boolean }).paused === true)
+    problems.push('endpoint paused (Retry-After or circuit open)')
   return { ok: problems.length === 0, problems }
 }
 
