@@ -28,7 +28,7 @@ type BodyBuilder<N extends HookEventName> = (
 const NO_USERNAME = 'undefined'
 
 /**
- * One builder per event, each writing its keys in the body's order (SPEC §4): NanoMQ's own order for the
+ * One builder per event, each writing its keys in the body's order (docs/events.md): NanoMQ's own order for the
  * three events it fires, EMQX 4's field order (without `node`) for the nine others. `payload` arrives
  * already encoded, so that a slow encoding can happen elsewhere.
  */
