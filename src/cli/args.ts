@@ -59,6 +59,7 @@ export function usage(spec: CommandSpec): string {
     const fallback = flag.default === undefined ? '' : ` (default ${flag.default})`
     return `  ${left.padEnd(26)} ${flag.help}${fallback}`
   })
+  const example = Object.keys(spec.flags)[0] ?? 'config'
   return [
     `Usage: mqtt-webhook ${spec.name} ${spec.synopsis}`,
     '',
@@ -68,8 +69,8 @@ export function usage(spec: CommandSpec): string {
     ...rows,
     `  ${'-h, --help'.padEnd(26)} this help`,
     '',
-    'Each option can also come from the environment: --drain-timeout from MQTT_WEBHOOK_DRAIN_TIMEOUT,',
-    'and so on (the command line wins). Durations take a unit: 500ms, 10s, 5m, 1h; a bare number is seconds.',
+    `Each option can also come from the environment: --${example} from ${envName(example)}, and so on`,
+    '(the command line wins). Durations take a unit: 500ms, 10s, 5m, 1h; a bare number is seconds.',
   ].join('\n')
 }
 
