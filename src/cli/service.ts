@@ -5,6 +5,7 @@
 import { once } from 'node:events'
 import type { Server } from 'node:net'
 import type { LevelWithSilent, Logger } from 'pino'
+import { resolveConfig } from '../config.ts'
 import type { WebhookConfig } from '../config-types.ts'
 import { redactUrl } from '../security/redact.ts'
 import { createWebhook } from '../webhook.ts'
@@ -26,9 +27,6 @@ import { createCliLogger, LOG_LEVELS } from './log.ts'
 import { stopOnSignal } from './shutdown.ts'
 import { formatStats, startStatus } from './status.ts'
 import { createRateLimitedWarner } from './warner.ts'
-
-/** The webhook's `max_queue` when the config does not set it (the library's default). */
-const DEFAULT_MAX_QUEUE = 100_000
 
 /** The flags of every command that runs a webhook. */
 export const SERVICE_FLAGS: Record<string, FlagSpec> = {
@@ -112,17 +110,16 @@ export async function runService(
   let parts: ServiceParts
   let metrics: Awaited<ReturnType<typeof import('./metrics-server.ts').startMetricsServer>> | undefined
   try {
-    parts = await start(webhook, logger)
     if (settings.metrics !== undefined) {
       const { startMetricsServer } = await import('./metrics-server.ts')
-      metrics = await startMetricsServer({
-        webhook,
-        maxQueue: settings.config.max_queue ?? DEFAULT_MAX_QUEUE,
-        ...settings.metrics,
-      })
+      // The limit /healthz compares with is the webhook's own, defaults included.
+      const { maxQueue } = resolveConfig(settings.config)
+      metrics = await startMetricsServer({ webhook, maxQueue, ...settings.metrics })
     }
+    parts = await start(webhook, logger)
   } catch (error) {
     failures.stop()
+    await metrics?.close()
     await webhook.close({ timeout_ms: 0 })
     throw error
   }
