@@ -4,7 +4,6 @@ import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { createCliLogger } from '../src/cli/log.ts'
 import { formatStats, startStatus } from '../src/cli/status.ts'
-import { createRateLimitedWarner } from '../src/cli/warner.ts'
 import { createWebhook } from '../src/index.ts'
 
 /** A logger writing JSON lines into an array, as the command writes them when not on a terminal. */
@@ -90,35 +89,4 @@ test('formatStats names the drop reasons when events were dropped', () => {
     events: {},
   })
   assert.equal(line, 'matched 5  delivered 2  failed 0  dropped 3 (queue_full 2, closed 1)  queued 0')
-})
-
-test('the rate-limited warner logs the first of a kind at once, then one summary per interval', async (t) => {
-  keepAlive(t)
-  const { logger, lines } = recordingLogger()
-  const warner = createRateLimitedWarner(logger, 100)
-  for (let i = 0; i < 500; i++) warner.warn('ECONNREFUSED', { attempt: i }, `failed ${i}`)
-  warner.warn('status 503', {}, 'unavailable')
-  assert.deepEqual(
-    lines.map(({ msg, reason }) => ({ msg, reason })),
-    [
-      { msg: 'failed 0', reason: 'ECONNREFUSED' },
-      { msg: 'unavailable', reason: 'status 503' },
-    ],
-  )
-  await new Promise((resolve) => setTimeout(resolve, 150))
-  assert.equal(lines.length, 3, 'one summary; nothing for the kind that did not recur')
-  assert.deepEqual(
-    { msg: lines[2]?.msg, reason: lines[2]?.reason, count: lines[2]?.count, level: lines[2]?.level },
-    {
-      msg: '499 more like this in the last 0.1s: failed 499',
-      reason: 'ECONNREFUSED',
-      count: 499,
-      level: 'warn',
-    },
-  )
-  // A whole quiet interval forgets the kind: when it comes back, it is logged at once again.
-  await new Promise((resolve) => setTimeout(resolve, 250))
-  warner.warn('ECONNREFUSED', {}, 'failed again')
-  assert.equal(lines.at(-1)?.msg, 'failed again')
-  warner.stop()
 })

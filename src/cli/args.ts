@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import type { WebhookConfig } from '../config-types.ts'
 import { WebhookConfigError } from '../errors.ts'
-import { ConfigSyntaxError, loadConfig } from '../load-config/index.ts'
+import { ConfigFileError, ConfigSyntaxError, loadConfig } from '../load-config/index.ts'
 
 /** A mistake on the command line or in the config file: exit code 2, the message (and the usage) on stderr. */
 export class UsageError extends Error {
@@ -221,7 +221,8 @@ export function readConfigFlag(path: string | undefined, spec: CommandSpec): Web
   try {
     return loadConfig(path)
   } catch (error) {
-    if (error instanceof ConfigSyntaxError) throw new UsageError(error.message)
+    if (error instanceof ConfigSyntaxError || error instanceof ConfigFileError)
+      throw new UsageError(error.message)
     if (error instanceof WebhookConfigError)
       throw new UsageError(error.key === path ? error.message : `${path}: ${error.message}`)
     throw error

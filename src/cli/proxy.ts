@@ -1,3 +1,4 @@
+import { DEFAULT_PACKET_BUDGET, MQTT_MAX_PACKET_SIZE, PacketBudget } from '../adapters/packets/budget.ts'
 import { startProxy } from '../proxy.ts'
 import {
   type CommandSpec,
@@ -22,6 +23,12 @@ event was dropped).`,
     listen: { type: 'string', value: 'HOST:PORT', help: 'where clients connect (port 0 picks one)' },
     upstream: { type: 'string', value: 'HOST:PORT', help: 'the broker, e.g. 127.0.0.1:1883' },
     config: SERVICE_FLAGS.config as FlagSpec,
+    'max-packet-size': {
+      type: 'string',
+      value: 'BYTES',
+      default: '1048576',
+      help: 'largest packet parsed for events; a larger one stops the observation of its connection, its bytes still pass',
+    },
     ...SERVICE_FLAGS,
   },
 }
@@ -35,9 +42,12 @@ export async function runProxy(argv: string[]): Promise<void> {
       throw new UsageError(`proxy needs --${flag} HOST:PORT (see mqtt-webhook proxy --help)`, usage(PROXY))
   const listen = parseHostPort('--listen', String(values.listen))
   const upstream = parseHostPort('--upstream', String(values.upstream))
+  const maxPacketSize = parsePacketSize(String(values['max-packet-size']))
   const settings = readServiceFlags(PROXY, values)
   await runService(settings, async (webhook, logger) => {
-    const proxy = await startProxy({ listen, upstream, webhook, logger })
+    // The command's proxy is the process's only stream: its budget holds at least one packet of that size.
+    const packetBudget = new PacketBudget(Math.max(DEFAULT_PACKET_BUDGET, maxPacketSize))
+    const proxy = await startProxy({ listen, upstream, webhook, logger, maxPacketSize, packetBudget })
     const { host, port } = proxy.address
     const url = `mqtt://${formatHost(host)}:${port}`
     const relay = `${formatHost(upstream.host)}:${upstream.port}`
@@ -49,4 +59,14 @@ export async function runProxy(argv: string[]): Promise<void> {
       },
     }
   })
+}
+
+/** `--max-packet-size`: whole bytes, up to what MQTT can send. */
+function parsePacketSize(value: string): number {
+  const size = /^\d+$/.test(value) ? Number(value) : Number.NaN
+  if (!(size >= 1 && size <= MQTT_MAX_PACKET_SIZE))
+    throw new UsageError(
+      `--max-packet-size must be a whole number of bytes from 1 to ${MQTT_MAX_PACKET_SIZE}, got '${value}'`,
+    )
+  return size
 }

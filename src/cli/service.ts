@@ -7,6 +7,7 @@ import type { Server } from 'node:net'
 import type { LevelWithSilent, Logger } from 'pino'
 import { resolveConfig } from '../config.ts'
 import type { WebhookConfig } from '../config-types.ts'
+import { RateLimitedWarner } from '../rate-limited-warner.ts'
 import { redactUrl } from '../security/redact.ts'
 import { createWebhook } from '../webhook.ts'
 import type { Webhook } from '../webhook-types.ts'
@@ -26,7 +27,6 @@ import {
 import { createCliLogger, LOG_LEVELS } from './log.ts'
 import { stopOnSignal } from './shutdown.ts'
 import { formatStats, startStatus } from './status.ts'
-import { createRateLimitedWarner } from './warner.ts'
 
 /** The flags of every command that runs a webhook. */
 export const SERVICE_FLAGS: Record<string, FlagSpec> = {
@@ -150,27 +150,41 @@ export async function runService(
  * reports makes the webhook keep each event until it is reported: the price of naming the reason.
  */
 function watchFailures(webhook: Webhook, logger: Logger, intervalMs: number): { stop(): void } {
-  const warner = createRateLimitedWarner(logger, intervalMs)
+  const warner = new RateLimitedWarner({ logger, intervalMs })
   webhook.on('failed', (report) => {
     const reason = report.status !== undefined ? `status ${report.status}` : (report.code ?? 'error')
-    warner.warn(
-      reason,
-      { event: report.event.event, attempts: report.attempts, status: report.status, code: report.code },
-      report.message,
-    )
+    const fields = {
+      event: report.event.event,
+      attempts: report.attempts,
+      status: report.status,
+      code: report.code,
+    }
+    warner.warn(`failed ${reason}`, { ...fields, reason }, report.message, {
+      obj: { reason },
+      msg: (count, seconds) =>
+        `${count} events failed (${reason}) in the last ${seconds} s: ${report.message}`,
+    })
   })
   webhook.on('dropped', (report) => {
+    const reason = report.reason
     warner.warn(
-      `dropped ${report.reason}`,
-      { event: report.event.event, attempts: report.attempts, drop_reason: report.reason },
-      `event dropped (${report.reason}) before delivery`,
+      `dropped ${reason}`,
+      { event: report.event.event, attempts: report.attempts, reason: `dropped ${reason}` },
+      `event dropped before delivery (${reason})`,
+      {
+        obj: { reason: `dropped ${reason}` },
+        msg: (count, seconds) =>
+          `${count} events dropped before delivery (${reason}) in the last ${seconds} s`,
+      },
     )
   })
-  return warner
+  return { stop: () => warner.close() }
 }
 
 /** `posting on_message_publish, on_client_connack to http://127.0.0.1:8080/hook` (credentials hidden). */
 export function describeWebhook(config: WebhookConfig): string {
+  if (config.enable === false && config.events?.length === 0)
+    return 'webhook off: the file lists no rules (EMQX ships them commented out): nothing will be posted'
   if (config.enable === false) return 'webhook disabled (enable = false): nothing will be posted'
   const events = [...new Set((config.events ?? []).map((rule) => rule.event))].join(', ')
   return `posting ${events} to ${redactUrl(config.url ?? '')}`
