@@ -29,6 +29,7 @@ export type ObserverErrorCode =
  * (`wrapStream`, the proxy) or a packet observer stops following a connection. Its bytes still pass.
  */
 export class ObserverError extends Error {
+  /** `'ObserverError'`; `code` says why. */
   override name = 'ObserverError'
 
   /**
