@@ -63,8 +63,11 @@ test('the tarball holds dist, the README, the LICENSE and the docs: no maps, no 
       paths.includes('dist/metrics.js') &&
       paths.includes('dist/cli/index.js'),
   )
-  const shipped = readFileSync(join(project, 'node_modules/mqtt-webhook/dist/index.js'), 'utf8')
-  assert.doesNotMatch(shipped, /sourceMappingURL/)
+  const installed = join(project, 'node_modules/mqtt-webhook')
+  assert.doesNotMatch(readFileSync(join(installed, 'dist/index.js'), 'utf8'), /sourceMappingURL/)
+  // Users have the docs and the declarations, not the project's internal contract.
+  const citing = paths.filter((path) => readFileSync(join(installed, path), 'utf8').includes('SPEC §'))
+  assert.deepEqual(citing, [])
 })
 
 test('the published manifest has no install-time scripts, points at its repository, and keeps ws optional', () => {
