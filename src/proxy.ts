@@ -8,11 +8,15 @@ import { RateLimitedWarner } from './rate-limited-warner.ts'
 import { redact } from './security/redact.ts'
 import type { Logger, Webhook } from './webhook-types.ts'
 
+/** A TCP address. */
 export interface ProxyAddress {
+  /** A host name or an IP address (IPv6 without brackets). */
   host: string
+  /** A TCP port; 0 in `listen` picks a free one. */
   port: number
 }
 
+/** What `startProxy` takes. */
 export interface ProxyOptions {
   /** Where MQTT clients connect; port 0 picks a free one (see `address`). */
   listen: ProxyAddress
@@ -40,6 +44,7 @@ export interface ProxyOptions {
   packetBudget?: PacketBudget
 }
 
+/** A proxy that `startProxy` started. */
 export interface RunningProxy {
   /** The address it listens on, with the port actually bound. */
   address: ProxyAddress

@@ -35,7 +35,7 @@ import { type AdapterState, guarded, report, type Wanted } from './state.ts'
 type HookName = 'preConnect' | 'authorizeSubscribe' | 'authorizeForward'
 
 /**
- * Fires `webhook` from `broker`'s lifecycle: the twelve events of SPEC §4, from aedes' public events and
+ * Fires `webhook` from `broker`'s lifecycle: the twelve events of docs/events.md, from aedes' public events and
  * three of its hooks (`preConnect`, `authorizeSubscribe`, `authorizeForward`), which it chains: the hooks
  * the user set keep their decisions and their callbacks are called at once, untouched. It also wraps
  * `broker.publish` and `broker.registerClient`. Attach after setting your own hooks. Nothing the webhook does (throwing, a dead endpoint) reaches a client's session: problems

@@ -17,6 +17,7 @@ import type { MessageOrigins } from './origins.ts'
 import type { ClientSessions } from './sessions.ts'
 import { type ConnectionState, createConnectionState } from './state.ts'
 
+/** What `createPacketObserver` and `wrapStream` take besides the webhook. */
 export interface ObserverOptions {
   /** The client's address, for `ipaddress`. `wrapStream` defaults it to the socket's `remoteAddress`. */
   remoteAddress?: string
@@ -38,6 +39,10 @@ export interface ObserverOptions {
   packetBudget?: PacketBudget
 }
 
+/**
+ * Turns the MQTT packets of one connection into hook events, as `createPacketObserver` returns it: feed it
+ * each parsed packet in the order it went by. Never throws; bad input is reported through the webhook.
+ */
 export interface PacketObserver {
   /** A packet from the client to the server. */
   inbound(packet: Packet): void

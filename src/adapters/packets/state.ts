@@ -83,7 +83,7 @@ export function createConnectionState(
   }
 }
 
-/** Message events on `$SYS/...` never fire (SPEC §4), so they are not even built. */
+/** Message events on `$SYS/...` never fire (docs/events.md), so they are not even built. */
 export function isSysTopic(topic: string): boolean {
   return topic === '$SYS' || topic.startsWith('$SYS/')
 }

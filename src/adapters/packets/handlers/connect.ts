@@ -12,7 +12,7 @@ export function handleConnect(state: ConnectionState, packet: IConnectPacket): v
   state.clean = packet.clean ?? true
   state.sessionExpiry = packet.properties?.sessionExpiryInterval ?? 0
   state.sessions?.connect(state)
-  // A will counts as published by its client (SPEC §4): if the broker ever sends it, it is theirs.
+  // A will counts as published by its client (docs/events.md): if the broker ever sends it, it is theirs.
   if (packet.will !== undefined && state.origins !== undefined)
     state.origins.remember(packet.will.topic, ownBytes(packet.will.payload), state)
   if (!state.webhook.wants('on_client_connect')) return
