@@ -33,10 +33,10 @@ test('queue and replay: events answered 400 are dead letters; replay sends each 
     '0.1',
   ])
   t.after(() => broker.kill())
-  const [, port] = await broker.waitForLine(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
+  const [, port] = await broker.waitForLog(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
   const client = await connectClient(t, `mqtt://127.0.0.1:${port}`, { clientId: 'pub' })
   for (let n = 0; n < 10; n++) await client.publishAsync('a/b', `m${n}`, { qos: 1 })
-  await broker.waitForLine(/^stats matched 10 {2}delivered 0 {2}failed 10 /)
+  await broker.waitForLog(/^stats matched 10 {2}delivered 0 {2}failed 10 /)
   broker.child.kill('SIGINT')
   assert.equal(await broker.exited, 0)
   const failedIds = receiver.requests.map((request) => request.headers['webhook-id'] as string)

@@ -30,7 +30,7 @@ async function startBroker(t: TestContext, config: string, path: string) {
     '0.2',
   ])
   t.after(() => cli.kill())
-  const [, port] = await cli.waitForLine(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
+  const [, port] = await cli.waitForLog(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
   return { cli, url: `mqtt://127.0.0.1:${port}` }
 }
 
@@ -103,7 +103,7 @@ test('crash: 20,000 QoS 1 publishes acknowledged with the endpoint down, SIGKILL
   t.after(() => receiver.close())
   const second = await startBroker(t, config, path)
   await receiver.waitForAccepted(MESSAGES, 120_000)
-  await second.cli.waitForLine(
+  await second.cli.waitForLog(
     new RegExp(`^stats matched 0  delivered ${MESSAGES}  failed 0  dropped 0  queued 0$`),
   )
   // Nothing was delivered before the crash: no copy at all may arrive twice.
@@ -130,7 +130,7 @@ test('crash: SIGKILL at a random moment during delivery, restart: every payload 
   t.diagnostic(`${delivered} delivered when all were acknowledged; killed after ${beforeCrash} requests`)
 
   const second = await startBroker(t, config, path)
-  await second.cli.waitForLine(
+  await second.cli.waitForLog(
     /^stats matched 0 {2}delivered \d+ {2}failed 0 {2}dropped 0 {2}queued 0$/,
     120_000,
   )
@@ -172,21 +172,21 @@ test('crash: the proxy with --queue sqlite:PATH, endpoint down, SIGKILL, restart
       '0.1',
     ])
     t.after(() => cli.kill())
-    const [, url] = await cli.waitForLine(/^mqtt-webhook proxy listening on (mqtt:\/\/127\.0\.0\.1:\d+),/)
+    const [, url] = await cli.waitForLog(/^mqtt-webhook proxy listening on (mqtt:\/\/127\.0\.0\.1:\d+),/)
     return { cli, url: url as string }
   }
   const first = await startProxy()
   const client = await connectClient(t, first.url, { clientId: 'via-proxy' })
   for (let n = 0; n < 200; n++) await client.publishAsync('a/b', `m${n}`, { qos: 1 })
   // The proxy observes the PUBLISH as it relays it: its status line shows all 200 matched before the kill.
-  await first.cli.waitForLine(/^stats matched 200 /)
+  await first.cli.waitForLog(/^stats matched 200 /)
   first.cli.child.kill('SIGKILL')
   assert.equal(await first.cli.exited, 'SIGKILL')
 
   const receiver = await startReceiver({ port: probe.port })
   t.after(() => receiver.close())
   const second = await startProxy()
-  await second.cli.waitForLine(/^stats matched 0 {2}delivered 200 {2}failed 0 {2}dropped 0 {2}queued 0$/)
+  await second.cli.waitForLog(/^stats matched 0 {2}delivered 200 {2}failed 0 {2}dropped 0 {2}queued 0$/)
   assert.deepEqual(
     receiver.requests.map((request) => JSON.parse(request.body).payload).sort(),
     Array.from({ length: 200 }, (_, n) => `m${n}`).sort(),
@@ -227,7 +227,7 @@ test("crash: ordering 'per-client' holds across SIGKILL and restart (the last on
   await first.cli.exited
   const beforeCrash = receiver.accepted.length
   const second = await startBroker(t, config, path)
-  await second.cli.waitForLine(
+  await second.cli.waitForLog(
     /^stats matched 0 {2}delivered \d+ {2}failed 0 {2}dropped 0 {2}queued 0$/,
     120_000,
   )

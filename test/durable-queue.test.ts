@@ -222,7 +222,11 @@ test('sqlite queue: events taken back from the store reach options.send and the 
 
   const sent: HookEvent[] = []
   const second = createWebhook(
-    { url: down.url, events: ALL_CLIENT_AND_MESSAGE_EVENTS, queue: { store: 'sqlite', path } },
+    {
+      url: down.url,
+      events: ALL_CLIENT_AND_MESSAGE_EVENTS,
+      queue: { store: 'sqlite', path },
+    } as WebhookConfig,
     {
       send: async (request) => {
         sent.push(request.event)

@@ -8,20 +8,28 @@ import { resolveConfig } from '../config.ts'
 import type { WebhookConfig } from '../config-types.ts'
 import { type StoreSummary, summarizeSqliteStore } from '../delivery/store/inspect.ts'
 import { WebhookConfigError } from '../errors.ts'
-import { parseFlags, readConfigFlag, UsageError } from './args.ts'
+import { type CommandSpec, type FlagSpec, parseCommand, readConfigFlag, UsageError, usage } from './args.ts'
 import { say } from './log.ts'
 
-export const QUEUE_USAGE = `Usage: mqtt-webhook queue --config FILE [options]
+/** `--queue`, shared by the commands that run or read a webhook's queue. */
+export const QUEUE_FLAG: FlagSpec = {
+  type: 'string',
+  value: 'sqlite:PATH',
+  help: 'keep waiting events in a SQLite file, delivered after a crash too (memory: the default)',
+}
 
-Shows what waits in the webhook's SQLite queue store (queue { store = sqlite, path = ... } in FILE,
-or --queue) and its dead letters: events that failed for good, which 'mqtt-webhook replay' sends again.
-
-Options:
-  --config FILE            webhook configuration (required)
-  --queue sqlite:PATH      the store file, in place of FILE's queue setting
-  --limit N                dead letters listed, newest first (default 20)
-  --json                   one JSON object instead of text
-  -h, --help               this help`
+export const QUEUE: CommandSpec = {
+  name: 'queue',
+  synopsis: '--config FILE [options]',
+  description: `Shows what waits in the webhook's SQLite queue store (queue { store = sqlite, path = ... } in
+FILE, or --queue) and its dead letters: events that failed for good, which 'mqtt-webhook replay' sends again.`,
+  flags: {
+    config: { type: 'string', value: 'FILE', help: 'webhook configuration (required)' },
+    queue: { ...QUEUE_FLAG, help: "the store file, in place of FILE's queue setting" },
+    limit: { type: 'string', value: 'N', default: '20', help: 'dead letters listed, newest first' },
+    json: { type: 'boolean', help: 'one JSON object instead of text' },
+  },
+}
 
 /** The value of `--queue`: `sqlite:PATH` or `memory`. */
 export function parseQueueFlag(value: string): NonNullable<WebhookConfig['queue']> {
@@ -42,7 +50,7 @@ export function withQueueFlag(config: WebhookConfig, flag: string | undefined): 
 }
 
 /** The store file `config` names; a usage error when it has none (the memory queue keeps nothing to show). */
-export function storePath(config: WebhookConfig, command: string): string {
+export function storePath(config: WebhookConfig, spec: CommandSpec): string {
   let queue: ReturnType<typeof resolveConfig>['queue']
   try {
     queue = resolveConfig(config).queue
@@ -52,27 +60,22 @@ export function storePath(config: WebhookConfig, command: string): string {
   }
   if (queue.store !== 'sqlite')
     throw new UsageError(
-      `${command} needs a SQLite queue store: queue { store = sqlite, path = ... } in the config, or --queue sqlite:PATH`,
+      `${spec.name} needs a SQLite queue store: queue { store = sqlite, path = ... } in the config, or --queue sqlite:PATH`,
     )
   return queue.path
 }
 
 /** `mqtt-webhook queue ...` */
 export async function runQueue(argv: string[]): Promise<void> {
-  const flags = parseFlags('queue', argv, {
-    config: { type: 'string' },
-    queue: { type: 'string' },
-    limit: { type: 'string', default: '20' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  })
-  if (flags.help) return say(QUEUE_USAGE)
-  const limit = Number(flags.limit)
+  const { help, values } = parseCommand(QUEUE, argv)
+  if (help) return say(usage(QUEUE))
+  const limit = Number(values.limit)
   if (!Number.isInteger(limit) || limit < 0)
-    throw new UsageError(`--limit must be a whole number, got '${flags.limit}'`)
-  const path = storePath(withQueueFlag(readConfigFlag(flags.config, 'queue'), flags.queue), 'queue')
+    throw new UsageError(`--limit must be a whole number, got '${values.limit}'`, usage(QUEUE))
+  const config = readConfigFlag(values.config as string | undefined, QUEUE)
+  const path = storePath(withQueueFlag(config, values.queue as string | undefined), QUEUE)
   const summary = summarize(path, limit)
-  if (flags.json) return say(JSON.stringify(summary))
+  if (values.json === true) return say(JSON.stringify(summary))
   const { waiting, dead } = summary
   say(`store    ${path}`)
   say(

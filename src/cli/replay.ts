@@ -2,51 +2,70 @@
  * `mqtt-webhook replay`: sends the dead letters of a SQLite queue store again, with their original body and
  * `webhook-id`, through the webhook of the config file.
  */
+
+import type { LevelWithSilent } from 'pino'
 import { HOOK_EVENT_NAMES, type HookEventName } from '../events.ts'
 import { createWebhook } from '../webhook.ts'
-import { EXIT, parseFlags, parsePositive, readConfigFlag, UsageError } from './args.ts'
-import { cliLogger, say } from './log.ts'
-import { storePath, withQueueFlag } from './queue.ts'
+import {
+  type CommandSpec,
+  EXIT,
+  parseCommand,
+  parseDuration,
+  readConfigFlag,
+  UsageError,
+  usage,
+} from './args.ts'
+import { createCliLogger, LOG_LEVELS, say } from './log.ts'
+import { QUEUE_FLAG, storePath, withQueueFlag } from './queue.ts'
 import { formatStats } from './status.ts'
 
-export const REPLAY_USAGE = `Usage: mqtt-webhook replay --config FILE [options]
-
-Sends the dead letters of the webhook's SQLite queue store again (events that failed for good: after
-retry.max_attempts, or a 4xx answer), each with its original body and webhook-id, then exits: 0 when all
-were delivered, 1 when some failed again (they stay dead letters).
+export const REPLAY: CommandSpec = {
+  name: 'replay',
+  synopsis: '--config FILE [options]',
+  description: `Sends the dead letters of the webhook's SQLite queue store again (events that failed for good:
+after retry.max_attempts, or a 4xx answer), each with its original body and webhook-id, then exits: 0 when
+all were delivered, 1 when some failed again (they stay dead letters).
 
 Run it while no broker uses the store: it also delivers the events waiting there, which a running broker
-would deliver too. In a running process, call webhook.replay() instead.
-
-Options:
-  --config FILE            webhook configuration (required)
-  --queue sqlite:PATH      the store file, in place of FILE's queue setting
-  --since TIME             only those that failed at or after TIME: an ISO date (2026-01-31T12:00Z),
-                           milliseconds since the epoch, or an age (30s, 15m, 2h, 7d)
-  --event NAME             only this event (on_message_publish...)
-  --drain-timeout MS       longest wait for the deliveries (default 30000)
-  --verbose                debug lines from the webhook
-  -h, --help               this help`
+would deliver too. In a running process, call webhook.replay() instead.`,
+  flags: {
+    config: { type: 'string', value: 'FILE', help: 'webhook configuration (required)' },
+    queue: { ...QUEUE_FLAG, help: "the store file, in place of FILE's queue setting" },
+    since: {
+      type: 'string',
+      value: 'TIME',
+      help: 'only those that failed at or after TIME: an ISO date, ms since the epoch, or an age (30s, 15m, 2h, 7d)',
+    },
+    event: { type: 'string', value: 'NAME', help: 'only this event (on_message_publish...)' },
+    'drain-timeout': {
+      type: 'string',
+      value: 'DURATION',
+      default: '30s',
+      help: 'longest wait for the deliveries',
+    },
+    'log-level': { type: 'string', value: 'LEVEL', default: 'warn', help: `${LOG_LEVELS.join(', ')}` },
+  },
+}
 
 /** `mqtt-webhook replay ...` */
 export async function runReplay(argv: string[]): Promise<void> {
-  const flags = parseFlags('replay', argv, {
-    config: { type: 'string' },
-    queue: { type: 'string' },
-    since: { type: 'string' },
-    event: { type: 'string' },
-    'drain-timeout': { type: 'string', default: '30000' },
-    verbose: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  })
-  if (flags.help) return say(REPLAY_USAGE)
-  const since = flags.since === undefined ? undefined : parseSince(flags.since, Date.now())
-  const event = flags.event === undefined ? undefined : parseEvent(flags.event)
-  const drainTimeout = parsePositive('--drain-timeout', flags['drain-timeout'])
-  const config = withQueueFlag(readConfigFlag(flags.config, 'replay'), flags.queue)
-  const path = storePath(config, 'replay')
+  const { help, values } = parseCommand(REPLAY, argv)
+  if (help) return say(usage(REPLAY))
+  const since = values.since === undefined ? undefined : parseSince(String(values.since), Date.now())
+  const event = values.event === undefined ? undefined : parseEvent(String(values.event))
+  const drainTimeout = parseDuration('--drain-timeout', String(values['drain-timeout']), { allowZero: true })
+  const level = String(values['log-level'])
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`, usage(REPLAY))
+  const config = withQueueFlag(
+    readConfigFlag(values.config as string | undefined, REPLAY),
+    values.queue as string | undefined,
+  )
+  const path = storePath(config, REPLAY)
 
-  const webhook = createWebhook(config, { logger: cliLogger(flags.verbose) })
+  const webhook = createWebhook(config, {
+    logger: createCliLogger({ level: level as LevelWithSilent, stream: process.stderr }),
+  })
   let problem: Error | undefined
   webhook.on('error', (error) => {
     problem ??= error
