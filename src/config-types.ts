@@ -137,9 +137,16 @@ export interface DisabledWebhookConfig extends Partial<Omit<EnabledWebhookConfig
 }
 
 /** `queue`: `{ store: 'memory' }`, or `{ store: 'sqlite', path, ... }` (needs the optional package better-sqlite3). */
-export type QueueConfig = { store: 'memory' } | SqliteQueueConfig
+export type QueueConfig =
+  | {
+      /** Waiting events in memory only: a crash loses them. */
+      store: 'memory'
+    }
+  | SqliteQueueConfig
 
+/** `queue: { store: 'sqlite', path }`: waiting events also kept in a SQLite file, delivered after a crash too. */
 export interface SqliteQueueConfig {
+  /** An embedded SQLite database (the optional package better-sqlite3). */
   store: 'sqlite'
   /** The database file, made if missing (its directory must exist); `-wal` and `-shm` files sit beside it. */
   path: string

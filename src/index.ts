@@ -17,10 +17,13 @@ export type {
   EnabledWebhookConfig,
   EventRule,
   PayloadEncoding,
+  QueueConfig,
   RetryConfig,
+  SqliteQueueConfig,
   TlsConfig,
   WebhookConfig,
 } from './config-types.ts'
+export type { DeadLetterFilter, StoreStats } from './delivery/store/types.ts'
 export { ObserverError, type ObserverErrorCode, WebhookConfigError } from './errors.ts'
 export * from './events.ts'
 export { type FormatOptions, formatEvent } from './format.ts'
