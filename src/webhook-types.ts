@@ -4,12 +4,14 @@ import type { HookEvent, HookEventName } from './events.ts'
 export interface WebhookRequest {
   url: string
   headers: Record<string, string>
-  /** The exact bytes of the body, compact JSON. */
+  /** The exact bytes of the body, compact JSON (with `batch`: a JSON array of bodies). */
   body: string
   /** Aborts at `cancel_timeout` or when the webhook is closed. */
   signal: AbortSignal
-  /** The event being delivered. */
+  /** The event being delivered (with `batch`: the first of the request). */
   event: HookEvent
+  /** Every event of the request, in body order: one, or with `batch` the array's. */
+  events: HookEvent[]
   /** 1 for the first attempt. */
   attempt: number
 }

@@ -22,9 +22,12 @@ export interface DeliveryJob {
   key: string
 }
 
-/** Sends one attempt; resolves with the response, rejects like a network error. */
+/**
+ * Sends one attempt; resolves with the response, rejects like a network error. With `batch`, the request
+ * carries its members' bodies as one JSON array, and `id` (the first member's) names it.
+ */
 export type AttemptSender = (
-  job: { id: number; body: Body },
+  job: { id: number; body: Body; batch?: ReadonlyArray<{ id: number; body: Body }> },
   attempt: number,
   signal: AbortSignal,
 ) => Promise<WebhookResponse>

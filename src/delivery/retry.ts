@@ -2,7 +2,7 @@
  * What one attempt's result means for the event: delivered, worth another attempt, or hopeless (SPEC §5).
  */
 import { describeError } from '../security/redact.ts'
-import { isCertificateError } from '../security/tls.ts'
+import { describeTlsRefusal, isCertificateError } from '../security/tls.ts'
 import type { WebhookResponse } from '../webhook-types.ts'
 
 /** The verdict on one attempt. */
@@ -49,7 +49,8 @@ export function classifyError(
   if (signal.aborted && signal.reason === DEADLINE)
     return { kind: 'retry', code: 'ETIMEDOUT', message: `no complete response within ${cancelTimeout} ms` }
   const { code = 'ERR_SEND', message } = describeError(error, sensitive)
-  return { kind: isCertificateError(code) ? 'fail' : 'retry', code, message }
+  if (!isCertificateError(code)) return { kind: 'retry', code, message }
+  return { kind: 'fail', code, message: describeTlsRefusal(code) ?? message }
 }
 
 /**
