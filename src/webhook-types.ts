@@ -100,6 +100,13 @@ export interface WebhookStats {
   /** Events dropped, all reasons. */
   dropped: number
   dropped_by_reason: Record<DropReason, number>
+  /**
+   * The endpoint is paused now: it answered 429/503 with `Retry-After`, or it kept failing and its
+   * circuit is open. Nothing is sent meanwhile; events wait, and count as `queued`.
+   */
+  paused?: boolean
+  /** Until when it is paused, in ms since the epoch; `null` when it is not. */
+  paused_until?: number | null
   /** Per-event counts, for the events that are enabled. */
   events: Partial<Record<HookEventName, { matched: number }>>
   /** Problems passed to `reportError` since creation (bad input to `handle()`, adapter errors). */

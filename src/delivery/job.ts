@@ -64,6 +64,8 @@ export interface DispatcherOptions {
   /** One attempt's deadline, in ms. */
   cancelTimeout: number
   retry: { maxAttempts: number; baseDelay: number; maxDelay: number }
+  /** With it, one request carries up to `maxEvents` jobs; absent, one each. */
+  batch?: { maxEvents: number; maxDelayMs: number } | undefined
   send: AttemptSender
   /** Strings that must never appear in a failure message (secrets, header values). */
   sensitive: readonly string[]
@@ -71,7 +73,8 @@ export interface DispatcherOptions {
 }
 
 /** The delivery side's share of `WebhookStats`: the front adds what it counts itself. */
-export type DispatcherStats = Pick<
-  WebhookStats,
-  'queued' | 'inflight' | 'success' | 'failed' | 'retried' | 'dropped' | 'dropped_by_reason'
->
+export type DispatcherStats = Required<Pick<WebhookStats, 'paused' | 'paused_until'>> &
+  Pick<
+    WebhookStats,
+    'queued' | 'inflight' | 'success' | 'failed' | 'retried' | 'dropped' | 'dropped_by_reason'
+  >

@@ -27,8 +27,10 @@ export const Counter = {
   retried: 5,
   droppedQueueFull: 6,
   droppedClosed: 7,
+  /** Until when the endpoint is paused (ms since the epoch), 0 when it is not. */
+  pausedUntil: 8,
 } as const
-export const COUNTER_COUNT = 8
+export const COUNTER_COUNT = 9
 
 export type ToDeliveryThread =
   /**

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
 import type { DropReason, WebhookResponse } from '../webhook-types.ts'
 import { Dispatcher } from './dispatcher.ts'
-import type { Body } from './job.ts'
+import type { AttemptSender, Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
 import { applyDeliveryPriority } from './thread-priority.ts'
@@ -40,6 +40,7 @@ const dispatcher = new Dispatcher({
   ordered: config.ordering === 'per-client',
   cancelTimeout: config.cancelTimeout,
   retry: config.retry,
+  batch: config.batch,
   send: sendFormatted,
   sensitive: data.sensitive,
   callbacks: {
@@ -91,14 +92,17 @@ function takeJobs({ ids, offsets, bytes, keys }: Extract<ToDeliveryThread, { typ
 }
 
 /** A message event came as its fields: its body is written now, for this attempt (a retry writes it again, alike). */
-function sendFormatted(
-  job: { id: number; body: Body },
-  attempt: number,
-  signal: AbortSignal,
-): Promise<WebhookResponse> {
-  const body = job.body
-  if (typeof body === 'string' || !isRecord(body)) return sender.send(job, attempt, signal)
-  return sender.send({ id: job.id, body: formatRecord(body, config.encoding) }, attempt, signal)
+function sendFormatted(...[job, attempt, signal]: Parameters<AttemptSender>): Promise<WebhookResponse> {
+  if (job.batch !== undefined) {
+    const batch = job.batch.map((member) => ({ id: member.id, body: formatted(member.body) }))
+    return sender.send({ id: job.id, body: '', batch }, attempt, signal)
+  }
+  const body = formatted(job.body)
+  return sender.send(body === job.body ? job : { id: job.id, body }, attempt, signal)
+}
+
+function formatted(body: Body): Body {
+  return typeof body === 'string' || !isRecord(body) ? body : formatRecord(body, config.encoding)
 }
 
 function scheduleReport(): void {
@@ -133,6 +137,7 @@ function publishCounters(): void {
   counters[Counter.retried] = stats.retried
   counters[Counter.droppedQueueFull] = stats.dropped_by_reason.queue_full
   counters[Counter.droppedClosed] = stats.dropped_by_reason.closed
+  counters[Counter.pausedUntil] = stats.paused_until ?? 0
 }
 
 /** Structured cloning turns Buffers into plain Uint8Arrays; TLS options and HMAC keys want Buffers. */

@@ -117,6 +117,7 @@ export class DeliveryThread implements Delivery {
       retried: counters[Counter.retried] ?? 0,
       dropped: queueFull + closed,
       dropped_by_reason: { queue_full: queueFull, closed },
+      ...pauseOf(counters[Counter.pausedUntil] ?? 0),
     }
   }
 
@@ -297,4 +298,9 @@ export class DeliveryThread implements Delivery {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
+/** The endpoint's pause, from the delivery thread's counter (it may have ended since it was written). */
+function pauseOf(until: number): Pick<DispatcherStats, 'paused' | 'paused_until'> {
+  return until > Date.now() ? { paused: true, paused_until: until } : { paused: false, paused_until: null }
 }
