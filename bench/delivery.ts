@@ -3,18 +3,16 @@
  * against a bare axios keep-alive loop at the same concurrency and body, the worst event-loop stall while
  * big payloads are base62-encoded, and RSS with the endpoint down.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { Agent } from 'node:http'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { createInterface } from 'node:readline'
 import { setImmediate as setImmediatePromise, setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import axios from 'axios'
 import type { MessagePublishEvent } from '../src/events.ts'
 import { serializeEvent } from '../src/format.ts'
 import { createWebhook } from '../src/webhook.ts'
 import type { Webhook } from '../src/webhook-types.ts'
+import { startChild } from './child.ts'
 import type { BenchPart } from './part.ts'
 
 const POOL_SIZE = 32
@@ -227,33 +225,6 @@ async function measureRss(): Promise<RssFigures> {
   const child = await startChild('rss-process.ts')
   child.stop()
   return child.first as RssFigures
-}
-
-interface Child {
-  /** The first line the child printed, parsed. */
-  first: unknown
-  stop(): void
-}
-
-/** Runs `bench/<script>` under tsx and waits for its first line of JSON. */
-async function startChild(script: string): Promise<Child> {
-  const path = fileURLToPath(new URL(script, import.meta.url))
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
-  const first = await new Promise<unknown>((resolve, reject) => {
-    lines.once('line', (line) => resolve(JSON.parse(line)))
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)))
-  })
-  return {
-    first,
-    stop() {
-      lines.close()
-      child.stdin?.end()
-      child.kill()
-    },
-  }
 }
 
 function round(value: number, digits: number): number {
