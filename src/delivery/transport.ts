@@ -51,12 +51,11 @@ export function createTransport(config: ResolvedConfig): Transport {
 
   const adapter: AxiosAdapter = async (request: InternalAxiosRequestConfig) => {
     const headers = request.headers.toJSON(true) as Record<string, string>
-    if (
-      authorization !== undefined &&
-      headers.authorization === undefined &&
-      headers.Authorization === undefined
-    )
+    // As axios' http adapter did: url credentials replace a configured `authorization` header.
+    if (authorization !== undefined) {
+      delete headers.Authorization
       headers.authorization = authorization
+    }
     const signal = request.signal as AbortSignal | undefined
     let response: Awaited<ReturnType<Pool['request']>>
     try {
