@@ -20,6 +20,7 @@ describe('resolveConfig', () => {
       ordering: 'none',
       secrets: [],
       enable: true,
+      pipelining: 1,
     })
   })
 
@@ -36,6 +37,8 @@ describe('resolveConfig', () => {
       ordering: 'per-client',
       secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
       enable: true,
+      batch: { max_events: 20, max_delay_ms: 50 },
+      pipelining: 2,
     })
     assert.deepEqual(
       { ...resolved, secrets: resolved.secrets.map((key) => key.toString('base64')) },
@@ -49,6 +52,8 @@ describe('resolveConfig', () => {
         retry: { maxAttempts: 5, baseDelay: 10, maxDelay: 1000 },
         maxQueue: 10,
         ordering: 'per-client',
+        batch: { maxEvents: 20, maxDelayMs: 50 },
+        pipelining: 2,
         secrets: ['MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
         enable: true,
       },
