@@ -11,7 +11,7 @@ import { Dispatcher } from './dispatcher.ts'
 import type { AttemptSender, Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
-import { applyDeliveryPriority } from './thread-priority.ts'
+import { applyDeliveryPriority, PriorityGovernor } from './thread-priority.ts'
 import {
   Counter,
   type DeliveryThreadData,
@@ -59,8 +59,15 @@ const dispatcher = new Dispatcher({
   },
 })
 
-// Retries and attempts starting change the counters without any report: keep them fresh anyway.
-setInterval(publishCounters, 50).unref()
+const governor = new PriorityGovernor(data.priority)
+const TICK_MS = 50
+
+// Retries and attempts starting change the counters without any report: keep them fresh anyway; and
+// decide whether the thread keeps yielding the CPU.
+setInterval(() => {
+  publishCounters()
+  governor.tick(counters[Counter.queued] ?? 0, Date.now(), TICK_MS)
+}, TICK_MS).unref()
 
 port.on('message', (message: ToDeliveryThread) => {
   switch (message.type) {
