@@ -46,7 +46,9 @@ const server = createServer((request, response) => {
     response.end()
   })
 })
-server.keepAliveTimeout = 60_000
+// Node's default: NanoMQ opens a connection per event and never closes it; a longer idle timeout holds
+// its connections (and, it seems, its workers) open for as long.
+server.keepAliveTimeout = Number(process.env.BENCH_RECEIVER_KEEPALIVE_MS ?? 5000)
 server.listen(0, '127.0.0.1', () => {
   const address = server.address()
   if (address === null || typeof address === 'string') throw new Error('no port')

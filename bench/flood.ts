@@ -45,6 +45,9 @@ export async function run(): Promise<BenchPart> {
   try {
     const nanomq = nanomqUnavailable()
     const sides: Side[] = nanomq === undefined ? ['nanomq', 'aedes', 'aedes_batch'] : ['aedes', 'aedes_batch']
+    // BENCH_FLOOD_SIDES=nanomq,aedes,aedes_batch runs only some (the ratios need nanomq and the other).
+    const only = process.env.BENCH_FLOOD_SIDES?.split(',')
+    if (only !== undefined) sides.splice(0, sides.length, ...sides.filter((side) => only.includes(side)))
     const rounds = new Map<Side, Round[]>(sides.map((side) => [side, []]))
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? sides : [...sides].reverse()
