@@ -11,6 +11,7 @@ const parts: Array<[name: string, load: () => Promise<{ run: () => Promise<Bench
     [
       'delivery_events_per_s',
       'axios_loop_requests_per_s',
+      'undici_loop_requests_per_s',
       'delivery_ratio',
       'base62_max_stall_ms',
       'rss_mb_endpoint_down',
