@@ -1,6 +1,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { subscribe } from 'node:diagnostics_channel'
 import { readFileSync } from 'node:fs'
+import { type TLSSocket, connect as tlsConnect } from 'node:tls'
 import { buildConnector } from 'undici'
 import type { ResolvedConfig, TlsConfig } from '../config-types.ts'
 import { WebhookConfigError } from '../errors.ts'
@@ -287,7 +288,10 @@ export function createTlsConnector(
   timeoutMs: number,
   withClientCertificate: boolean,
 ): TlsConnector {
-  const base = buildConnector({ ...options, timeout: timeoutMs, keepAlive: true })
+  const base =
+    options?.servername === ''
+      ? connectWithoutServerName(options, timeoutMs)
+      : buildConnector({ ...options, timeout: timeoutMs, keepAlive: true })
   if (options === undefined) return { connect: base, refusal: () => undefined }
   watchUndiciSockets()
   const handshakes = new WeakMap<object, number>()
@@ -321,6 +325,40 @@ export function createTlsConnector(
         ? CLIENT_CERT_REJECTED
         : undefined
     },
+  }
+}
+
+/**
+ * `server_name_indication = false`: no name in the handshake, the certificate still checked against the
+ * url's host. undici's own connector always sends one (it falls back to the host for an empty name), so
+ * this case connects with Node's `tls.connect` itself, as undici would otherwise.
+ */
+function connectWithoutServerName(
+  options: Record<string, unknown>,
+  timeoutMs: number,
+): buildConnector.connector {
+  return ({ hostname, port }, callback) => {
+    const socket = tlsConnect({
+      ...options,
+      host: hostname,
+      port: Number(port || 443),
+      ALPNProtocols: ['http/1.1'],
+    })
+    socket.setKeepAlive(true, 60_000)
+    const timer = setTimeout(() => {
+      const error = Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' })
+      socket.destroy(error)
+    }, timeoutMs)
+    const settle = (error: Error | null) => {
+      clearTimeout(timer)
+      socket.off('secureConnect', onConnect)
+      socket.off('error', settle)
+      if (error === null) (callback as (e: null, s: TLSSocket) => void)(null, socket)
+      else (callback as (e: Error, s: null) => void)(error, null)
+    }
+    const onConnect = () => settle(null)
+    socket.once('secureConnect', onConnect)
+    socket.once('error', settle)
   }
 }
 
