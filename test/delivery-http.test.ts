@@ -245,3 +245,19 @@ test('keep-alive: 1,000 events reuse at most pool_size connections', async (t) =
     Array.from({ length: 1000 }, (_, n) => publishBody(n)).sort(),
   )
 })
+
+test('pipelining: several requests on one connection, every event delivered once', async (t) => {
+  const receiver = await startReceiver({ reply: () => ({ status: 200, delayMs: 5 }) })
+  t.after(() => receiver.close())
+  const webhook = webhookFor(t, { url: receiver.url, pool_size: 1, pipelining: 4 })
+
+  for (let n = 0; n < 40; n++) webhook.handle(publish(n))
+  await webhook.flush()
+
+  assert.equal(receiver.connections(), 1)
+  assert.deepEqual(
+    receiver.accepted.map((r) => r.body).sort(),
+    Array.from({ length: 40 }, (_, n) => publishBody(n)).sort(),
+  )
+  assert.deepEqual([webhook.stats().success, webhook.stats().retried], [40, 0])
+})
