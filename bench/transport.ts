@@ -2,15 +2,17 @@
  * The transport part of `npm run bench` (issue 15): client CPU per request of each layer of the sender, at
  * the same concurrency, body and receiver (another process), in alternating rounds, medians:
  * - a bare undici `Pool.request` loop (the floor: what the transport needs),
+ * - the undici adapter alone, given what axios would hand it,
  * - our sender (axios over the undici adapter, with the webhook's headers), called directly,
  * - axios over its own http adapter and a keep-alive agent (the sender before issue 15).
  * `transport_cpu_ratio` is our sender's CPU per request over the bare loop's.
  */
 import { Agent } from 'node:http'
-import axios from 'axios'
+import axios, { AxiosHeaders, type InternalAxiosRequestConfig } from 'axios'
 import { Pool } from 'undici'
 import { resolveConfig } from '../src/config.ts'
 import { createSender } from '../src/delivery/sender.ts'
+import { createTransport } from '../src/delivery/transport.ts'
 import { serializeEvent } from '../src/format.ts'
 import { startChild } from './child.ts'
 import type { BenchPart } from './part.ts'
@@ -38,8 +40,13 @@ export async function run(): Promise<BenchPart> {
       },
       'plain',
     ) as string
-    const loops: Record<string, Loop> = { undici: undiciLoop, sender: senderLoop, axiosHttp: axiosHttpLoop }
-    const cpu: Record<string, number[]> = { undici: [], sender: [], axiosHttp: [] }
+    const loops: Record<string, Loop> = {
+      undici: undiciLoop,
+      adapter: adapterLoop,
+      sender: senderLoop,
+      axiosHttp: axiosHttpLoop,
+    }
+    const cpu: Record<string, number[]> = { undici: [], adapter: [], sender: [], axiosHttp: [] }
     for (const loop of Object.values(loops)) await loop(url, body, 500)
     for (let round = 0; round < ROUNDS; round++) {
       const order = Object.keys(loops)
@@ -48,10 +55,12 @@ export async function run(): Promise<BenchPart> {
     }
     const undici = median(cpu.undici ?? [])
     const sender = median(cpu.sender ?? [])
+    const adapter = median(cpu.adapter ?? [])
     const axiosHttp = median(cpu.axiosHttp ?? [])
     return {
       rows: [
         [`bare undici Pool.request, ${CONCURRENCY} in flight (CPU us/request)`, undici.toFixed(1)],
+        ['the undici adapter alone, called as axios calls it (CPU us/request)', adapter.toFixed(1)],
         ['our sender: axios over the undici adapter (CPU us/request)', sender.toFixed(1)],
         ['axios over its http adapter, keep-alive agent (CPU us/request)', axiosHttp.toFixed(1)],
         ['transport_cpu_ratio (sender over bare undici)', (sender / undici).toFixed(2)],
@@ -60,6 +69,7 @@ export async function run(): Promise<BenchPart> {
         transport_cpu_ratio: round2(sender / undici),
         transport_undici_cpu_us: round2(undici),
         transport_sender_cpu_us: round2(sender),
+        transport_adapter_cpu_us: round2(adapter),
         transport_axios_http_cpu_us: round2(axiosHttp),
       },
     }
@@ -112,6 +122,24 @@ const senderLoop: Loop = async (url, body, count) => {
     if (response.status !== 200) throw new Error(`receiver answered ${response.status}`)
   })
   sender.destroy()
+}
+
+/** The adapter with what axios would hand it, without axios: the layer between undici and axios. */
+const adapterLoop: Loop = async (url, body, count) => {
+  const config = resolveConfig({ url, pool_size: CONCURRENCY, events: [{ event: 'on_message_publish' }] })
+  const transport = createTransport(config)
+  await concurrently(count, async () => {
+    const request = {
+      url,
+      method: 'post',
+      data: body,
+      headers: AxiosHeaders.from({ 'content-type': 'application/json', 'webhook-id': 'msg_1' }),
+      signal: new AbortController().signal,
+    } as unknown as InternalAxiosRequestConfig
+    const response = await transport.adapter(request)
+    if (response.status !== 200) throw new Error(`receiver answered ${response.status}`)
+  })
+  transport.destroy()
 }
 
 const axiosHttpLoop: Loop = async (url, body, count) => {
