@@ -20,7 +20,10 @@ test('429 with Retry-After: 2 pauses every request to the endpoint, then all res
   webhook.handle(publish(0))
   await waitFor(() => webhook.stats().paused === true, 'the endpoint paused')
   const pausedUntil = webhook.stats().paused_until as number
-  assert.ok(pausedUntil > Date.now() && pausedUntil <= (arrivals[0] as number) + 2100, String(pausedUntil))
+  assert.ok(
+    pausedUntil > Date.now() && pausedUntil <= (arrivals[0] as number) + 2000 + 500,
+    `${pausedUntil} after ${arrivals[0]}`,
+  )
   // New events keep coming during the pause: they wait, counted as queued.
   for (let n = 1; n <= 10; n++) {
     webhook.handle(publish(n))
