@@ -9,7 +9,6 @@ import {
   disconnected,
   publish,
   publishBody,
-  waitFor,
   webhookFor,
 } from './helpers/delivery.ts'
 import { startReceiver } from './helpers/receiver.ts'
