@@ -17,6 +17,7 @@ const TOP_LEVEL_KEYS = [
   'ssl',
   'retry',
   'max_queue',
+  'max_queue_bytes',
   'ordering',
   'secret',
   'enable',
@@ -31,6 +32,8 @@ const ORDERINGS = ['none', 'per-client'] as const
 
 /** Node's timers fire at once (with a warning) past this many ms, so no delay may exceed it. */
 const MAX_TIMER_MS = 2_147_483_647
+/** The queue's limits are kept in 32-bit counters shared by two threads. */
+const MAX_INT32 = 2_147_483_647
 /** RFC 9110 token: what an HTTP header name may be made of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 /** Node refuses header values with these, at request time; refuse them up front instead. */
@@ -42,6 +45,8 @@ const DEFAULTS = {
   poolSize: 32,
   cancelTimeout: 5000,
   maxQueue: 100_000,
+  // With the endpoint down and the queue full of 64 KiB events, RSS stays well under 300 MB (docs/delivery.md).
+  maxQueueBytes: 64 * 2 ** 20,
   retry: { maxAttempts: 3, baseDelay: 100, maxDelay: 30_000 },
   ordering: 'none',
 } as const
@@ -65,7 +70,10 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
       positiveInteger(root.cancel_timeout, 'cancel_timeout', MAX_TIMER_MS) ?? DEFAULTS.cancelTimeout,
     rules: resolveRules(root.events, enable),
     retry: resolveRetry(root.retry),
-    maxQueue: positiveInteger(root.max_queue, 'max_queue') ?? DEFAULTS.maxQueue,
+    // Both are counted in 32-bit shared counters (src/delivery/budget.ts).
+    maxQueue: positiveInteger(root.max_queue, 'max_queue', MAX_INT32) ?? DEFAULTS.maxQueue,
+    maxQueueBytes:
+      positiveInteger(root.max_queue_bytes, 'max_queue_bytes', MAX_INT32) ?? DEFAULTS.maxQueueBytes,
     ordering: oneOf(root.ordering, 'ordering', ORDERINGS) ?? DEFAULTS.ordering,
     secrets: root.secret === undefined ? [] : resolveSecrets(root.secret as string | string[]),
     enable,

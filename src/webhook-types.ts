@@ -52,7 +52,12 @@ export interface WebhookOptions {
  */
 export type DeliveryPriority = 'idle' | 'normal'
 
-export type DropReason = 'queue_full' | 'closed'
+/**
+ * Why an event was dropped: `queue_full` past `max_queue` waiting events, `queue_bytes_full` past
+ * `max_queue_bytes` of them (the oldest waiting make room), `closed` when the webhook closed before it was
+ * delivered.
+ */
+export type DropReason = 'queue_full' | 'queue_bytes_full' | 'closed'
 
 export interface DeliveredReport {
   event: HookEvent
@@ -85,8 +90,10 @@ export interface DroppedReport {
 export interface WebhookStats {
   /** Events that matched a rule, since creation. */
   matched: number
-  /** Events waiting now (not yet in flight, including those waiting for a retry). */
+  /** Events waiting now (not yet in flight, including those waiting for a retry); never above `max_queue`. */
   queued: number
+  /** Bytes of the events waiting now (their bodies, or their fields for message events); never above `max_queue_bytes`. */
+  queued_bytes: number
   /** Requests in flight now. */
   inflight: number
   /** Events delivered with a 2xx. */

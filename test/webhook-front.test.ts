@@ -197,12 +197,13 @@ test('enable: false sends nothing, counts nothing and wants nothing', async () =
   assert.deepEqual(webhook.stats(), {
     matched: 0,
     queued: 0,
+    queued_bytes: 0,
     inflight: 0,
     success: 0,
     failed: 0,
     retried: 0,
     dropped: 0,
-    dropped_by_reason: { queue_full: 0, closed: 0 },
+    dropped_by_reason: { queue_full: 0, queue_bytes_full: 0, closed: 0 },
     events: {},
     errors: 0,
   })

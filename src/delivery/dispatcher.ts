@@ -10,17 +10,19 @@
 import PQueue from 'p-queue'
 import type { DropReason } from '../webhook-types.ts'
 import { Deadlines } from './deadlines.ts'
-import type {
-  AttemptSender,
-  Delivery,
-  DeliveryJob,
-  DispatcherCallbacks,
-  DispatcherOptions,
-  DispatcherStats,
+import {
+  type AttemptSender,
+  bodyBytes,
+  type Delivery,
+  type DeliveryJob,
+  type DispatcherCallbacks,
+  type DispatcherOptions,
+  type DispatcherStats,
 } from './job.ts'
 import { type AttemptOutcome, backoffDelay, CLOSED, classifyError, classifyResponse } from './retry.ts'
 import { Ring } from './ring.ts'
 import { FifoScheduler, PerKeyScheduler, type Schedulable, type Scheduler } from './scheduler.ts'
+import { type LongTimer, setLongTimeout } from './timers.ts'
 
 type SendableEntry = Parameters<AttemptSender>[0]
 
@@ -36,6 +38,8 @@ interface Entry extends DeliveryJob, Schedulable {
   holdsKey: boolean
   /** The retry timer, while in backoff. */
   timer: NodeJS.Timeout | undefined
+  /** Its bytes in the budget, reserved while it waits (not while in flight). */
+  size: number
 }
 
 export class Dispatcher implements Delivery {
@@ -58,7 +62,9 @@ export class Dispatcher implements Delivery {
   #success = 0
   #failed = 0
   #retried = 0
-  readonly #dropped: Record<DropReason, number> = { queue_full: 0, closed: 0 }
+  readonly #dropped: Record<DropReason, number> = { queue_full: 0, queue_bytes_full: 0, closed: 0 }
+  /** Handed-over jobs found revoked by the broker's thread and let go (`Claims`). */
+  #purged = 0
   #idleWaiters: Array<() => void> = []
   #closing: Promise<void> | undefined
   /** Past the close deadline: nothing starts any more, whatever is left is dropped. */
@@ -85,28 +91,38 @@ export class Dispatcher implements Delivery {
       bodyError: false,
       holdsKey: false,
       timer: undefined,
+      seq: job.seq,
+      size: job.body instanceof Promise ? (job.bytesHint ?? 0) : bodyBytes(job.body),
     }
     this.#pending++
+    if (entry.seq !== undefined) {
+      // Handed over with its room reserved; the broker's thread may have taken it back on the way.
+      this.#purgeRevoked()
+      if (!this.#options.claims?.waiting(entry.seq)) {
+        this.#discard(entry)
+        return
+      }
+    } else if (this.#closing === undefined && !this.#reserve(entry)) return
     if (this.#closing !== undefined) {
-      this.#drop(entry, 'closed')
+      this.#dropWaiting(entry, 'closed')
       return
     }
     if (entry.body instanceof Promise) this.#awaitBody(entry, entry.body)
     this.#scheduler.push(entry)
-    this.#trimToMaxQueue()
     this.#pump()
   }
 
   stats(): DispatcherStats {
     const dropped = this.#dropped
     return {
-      queued: this.#pending - this.#inflight.size,
+      queued: this.#options.budget.count,
+      queued_bytes: this.#options.budget.bytes,
       inflight: this.#inflight.size,
       success: this.#success,
       failed: this.#failed,
       retried: this.#retried,
-      dropped: dropped.queue_full + dropped.closed,
-      dropped_by_reason: { queue_full: dropped.queue_full, closed: dropped.closed },
+      dropped: dropped.queue_full + dropped.queue_bytes_full + dropped.closed,
+      dropped_by_reason: { ...dropped },
     }
   }
 
@@ -126,24 +142,25 @@ export class Dispatcher implements Delivery {
   }
 
   async #drainThenAbort(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
+    let timer: LongTimer | undefined
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs)
+      timer = setLongTimeout(resolve, timeoutMs)
     })
     await Promise.race([this.flush(), deadline])
-    clearTimeout(timer)
+    timer?.clear()
     this.#abortAll()
     await this.flush()
   }
 
   #abortAll(): void {
     this.#aborted = true
-    for (let entry = this.#scheduler.shiftOldest(); entry; entry = this.#scheduler.shiftOldest())
-      this.#drop(entry, 'closed')
-    for (let entry = this.#ready.shift(); entry; entry = this.#ready.shift()) this.#drop(entry, 'closed')
+    for (let entry = this.#takeOldestWaiting(); entry; entry = this.#takeOldestWaiting())
+      this.#dropWaiting(entry, 'closed')
+    for (let entry = this.#ready.shift(); entry; entry = this.#ready.shift())
+      this.#dropWaiting(entry, 'closed')
     for (const entry of this.#parked) {
       clearTimeout(entry.timer)
-      this.#drop(entry, 'closed')
+      this.#dropWaiting(entry, 'closed')
     }
     // Reported now rather than when their attempt settles: a custom `send` may ignore the signal.
     this.#deadlines.abortAll(CLOSED)
@@ -197,6 +214,7 @@ export class Dispatcher implements Delivery {
       const entry = this.#ready.shift() ?? this.#takeNext()
       if (entry === undefined) return undefined
       if (entry.bodyError) {
+        this.#options.budget.release(entry.size)
         this.#fail(entry, { kind: 'fail', code: 'ERR_SERIALIZE', message: 'the body could not be encoded' })
         continue
       }
@@ -208,6 +226,7 @@ export class Dispatcher implements Delivery {
       }
       // In flight from now: counted so, and aborted by close() even before its request is sent.
       entry.state = 'inflight'
+      this.#options.budget.release(entry.size)
       this.#inflight.add(entry)
       return entry
     }
@@ -215,9 +234,66 @@ export class Dispatcher implements Delivery {
   }
 
   #takeNext(): Entry | undefined {
-    const entry = this.#scheduler.next()
-    if (entry !== undefined) entry.holdsKey = true
-    return entry
+    for (let entry = this.#scheduler.next(); entry !== undefined; entry = this.#scheduler.next()) {
+      entry.holdsKey = true
+      if (this.#claim(entry)) return entry
+    }
+    return undefined
+  }
+
+  /** A handed-over job is the broker's thread's to take back until it is claimed here; false if it was. */
+  #claim(entry: Entry): boolean {
+    if (entry.seq === undefined || this.#options.claims?.claim(entry.seq)) return true
+    this.#discard(entry)
+    return false
+  }
+
+  /** The oldest job waiting for its first attempt, taken out of the queue. */
+  #takeOldestWaiting(): Entry | undefined {
+    for (let entry = this.#scheduler.shiftOldest(); entry; entry = this.#scheduler.shiftOldest())
+      if (this.#claim(entry)) return entry
+    return undefined
+  }
+
+  /**
+   * Reserves the room of a job about to wait (new, or back for a retry); past `max_queue` or
+   * `max_queue_bytes` the oldest jobs waiting for their first attempt make room, and when none is left
+   * here, this one is dropped. False when it was.
+   */
+  #reserve(entry: Entry): boolean {
+    const budget = this.#options.budget
+    if (!budget.fitsAlone(entry.size)) {
+      this.#drop(entry, 'queue_bytes_full')
+      return false
+    }
+    for (let full = budget.reserve(entry.size); full !== undefined; full = budget.reserve(entry.size)) {
+      const oldest = this.#takeOldestWaiting()
+      if (oldest === undefined) {
+        this.#drop(entry, full)
+        return false
+      }
+      this.#dropWaiting(oldest, full)
+    }
+    return true
+  }
+
+  /** Lets go of the jobs at the front of the queue that the broker's thread took back: it reported them. */
+  #purgeRevoked(): void {
+    const claims = this.#options.claims
+    if (claims === undefined || claims.revoked === this.#purged) return
+    for (
+      let oldest = this.#scheduler.peekOldest();
+      oldest?.seq !== undefined && !claims.waiting(oldest.seq);
+      oldest = this.#scheduler.peekOldest()
+    ) {
+      this.#scheduler.shiftOldest()
+      this.#discard(oldest)
+    }
+  }
+
+  /** Purges revoked jobs now (the delivery thread calls it on a timer, so that they free their memory). */
+  purgeRevoked(): void {
+    this.#purgeRevoked()
   }
 
   /** One attempt, cut at `cancel_timeout` whatever the server does. Never rejects. */
@@ -250,6 +326,7 @@ export class Dispatcher implements Delivery {
   }
 
   #retryLater(entry: Entry, outcome: AttemptOutcome): void {
+    if (!this.#reserve(entry)) return
     this.#retried++
     const { baseDelay, maxDelay } = this.#options.retry
     const delay = outcome.retryAfterMs ?? backoffDelay(entry.attempts, baseDelay, maxDelay)
@@ -281,15 +358,6 @@ export class Dispatcher implements Delivery {
     )
   }
 
-  /** Past `max_queue` waiting jobs, drop the oldest that has not started. */
-  #trimToMaxQueue(): void {
-    while (this.#pending - this.#inflight.size > this.#options.maxQueue) {
-      const oldest = this.#scheduler.shiftOldest()
-      if (oldest === undefined) return
-      this.#drop(oldest, 'queue_full')
-    }
-  }
-
   #deliver(entry: Entry, status: number): void {
     this.#success++
     this.#finish(entry)
@@ -306,6 +374,18 @@ export class Dispatcher implements Delivery {
     this.#dropped[reason]++
     this.#finish(entry)
     this.#callbacks.dropped(entry.id, entry.attempts, reason)
+  }
+
+  /** Drops a job that holds room in the budget. */
+  #dropWaiting(entry: Entry, reason: DropReason): void {
+    this.#options.budget.release(entry.size)
+    this.#drop(entry, reason)
+  }
+
+  /** A handed-over job the broker's thread took back (and reported): it ends here without a report. */
+  #discard(entry: Entry): void {
+    this.#purged++
+    this.#finish(entry)
   }
 
   #finish(entry: Entry): void {

@@ -63,14 +63,12 @@ class Batch {
 }
 
 export interface OutboxOptions {
-  /** Most jobs waiting on both sides while the delivery thread is behind; past it the oldest here is dropped. */
-  maxQueue: number
-  /** Jobs waiting on the delivery thread's side now, and on their way there. */
-  waitingThere(): number
   /** Send the per-client ordering key with each job. */
   withKeys: boolean
-  post(message: JobsMessage): void
-  dropped(id: number): void
+  /** Whether the delivery thread has room for `count` more jobs (see `HandedOver.hasRoom`). */
+  canPost(count: number): boolean
+  /** Hands a batch over; the caller numbers its jobs (`seq`). */
+  post(message: Omit<JobsMessage, 'seq'>): void
 }
 
 export class Outbox {
@@ -120,9 +118,7 @@ export class Outbox {
 
   #added(batch: Batch): void {
     this.#length++
-    if (this.#untaken >= MAX_UNTAKEN) this.#trim()
-    // The trim may have dropped the whole batch already.
-    if (batch === this.#filling && batch.ids.length >= MAX_BATCH) {
+    if (batch.ids.length >= MAX_BATCH) {
       this.#full.push(batch)
       this.#filling = undefined
       this.send()
@@ -142,9 +138,9 @@ export class Outbox {
   send(): void {
     this.#scheduled = false
     while (this.#untaken < MAX_UNTAKEN) {
-      const batch = this.#full.shift() ?? this.#takeFilling()
-      if (batch === undefined) break
-      this.#post(batch)
+      const next = this.#full.peek() ?? this.#filling
+      if (next === undefined || next.length === 0 || !this.#options.canPost(next.length)) break
+      this.#post((this.#full.shift() ?? this.#takeFilling()) as Batch)
     }
     if (this.#length === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve()
   }
@@ -156,18 +152,27 @@ export class Outbox {
     return new Promise((resolve) => this.#drainWaiters.push(resolve))
   }
 
-  /** Takes every waiting job out, oldest first (to settle them some other way). */
-  takeAll(): number[] {
-    const ids: number[] = []
-    for (
-      let batch = this.#full.shift() ?? this.#takeFilling();
-      batch;
-      batch = this.#full.shift() ?? this.#takeFilling()
-    )
-      ids.push(...batch.ids.slice(batch.start))
-    this.#length = 0
+  /** Takes every waiting job out, oldest first, calling `each` with its id and size (to settle it some other way). */
+  takeAll(each: (id: number, size: number) => void): void {
+    while (this.dropOldest(each)) {}
     for (const resolve of this.#drainWaiters.splice(0)) resolve()
-    return ids
+  }
+
+  /** Takes the oldest waiting job out, calling `each` with its id and size; false when none waits. */
+  dropOldest(each: (id: number, size: number) => void): boolean {
+    const oldest = this.#full.peek() ?? this.#filling
+    if (oldest === undefined || oldest.length === 0) return false
+    const index = oldest.start++
+    this.#length--
+    if (oldest.length === 0) {
+      if (oldest === this.#filling) this.#filling = undefined
+      else this.#full.shift()
+    }
+    each(
+      oldest.ids[index] as number,
+      (oldest.offsets[index + 1] as number) - (oldest.offsets[index] as number),
+    )
+    return true
   }
 
   #takeFilling(): Batch | undefined {
@@ -179,7 +184,7 @@ export class Outbox {
 
   #post(batch: Batch): void {
     const start = batch.start
-    const message: JobsMessage = {
+    const message: Omit<JobsMessage, 'seq'> = {
       type: 'jobs',
       ids: start === 0 ? batch.ids : batch.ids.slice(start),
       offsets: start === 0 ? batch.offsets : batch.offsets.slice(start),
@@ -189,29 +194,6 @@ export class Outbox {
     this.#length -= batch.length
     this.#untaken++
     this.#options.post(message)
-  }
-
-  /**
-   * While the delivery thread keeps up, jobs reach its queue, which drops the oldest past `max_queue`.
-   * Only when it cannot even take them as fast as they come (a dead endpoint keeps it busy failing) do
-   * batches gather here: then `max_queue` bounds both sides together, so that memory stays bounded, and
-   * the oldest jobs here make room (the delivery thread's own are older still, but out of reach).
-   */
-  #trim(): void {
-    // Everything here may go, the job just added included: max_queue 0 is not allowed, but the thread's
-    // side may be full.
-    const room = Math.max(this.#options.maxQueue - this.#options.waitingThere(), 0)
-    while (this.#length > room) {
-      const oldest = this.#full.peek() ?? this.#filling
-      if (oldest === undefined) break
-      const index = oldest.start++
-      this.#length--
-      this.#options.dropped(oldest.ids[index] as number)
-      if (oldest.length === 0) {
-        if (oldest === this.#filling) this.#filling = undefined
-        else this.#full.shift()
-      }
-    }
   }
 }
 

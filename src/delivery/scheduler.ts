@@ -25,6 +25,8 @@ export interface Scheduler<T extends Schedulable> {
   release(entry: T): void
   /** Removes and returns the oldest waiting event (drop-oldest on overflow, draining on close). */
   shiftOldest(): T | undefined
+  /** The oldest waiting event, left in place. */
+  peekOldest(): T | undefined
 }
 
 /** Arrival order, no holding back: a ring buffer. */
@@ -47,6 +49,10 @@ export class FifoScheduler<T extends Schedulable> implements Scheduler<T> {
 
   shiftOldest(): T | undefined {
     return this.#ring.shift()
+  }
+
+  peekOldest(): T | undefined {
+    return this.#ring.peek()
   }
 }
 
@@ -126,6 +132,10 @@ export class PerKeyScheduler<T extends Schedulable> implements Scheduler<T> {
       this.#forgetIfIdle(lane)
     }
     return entry as T
+  }
+
+  peekOldest(): T | undefined {
+    return this.#oldest as T | undefined
   }
 
   #list(lane: Lane): void {
