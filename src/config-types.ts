@@ -89,7 +89,7 @@ export interface WebhookConfig {
   /**
    * Most bytes of events waiting to be sent (their bodies, or for message events their fields and payload),
    * at most 2147483647; past it the oldest waiting events are dropped and reported (`queue_bytes_full`).
-   * @default 67108864 (64 MiB)
+   * @default 25165824 (24 MiB)
    */
   max_queue_bytes?: number
   /**

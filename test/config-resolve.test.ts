@@ -17,7 +17,7 @@ describe('resolveConfig', () => {
       rules: new Map([['on_client_connack', []]]),
       retry: { maxAttempts: 3, baseDelay: 100, maxDelay: 30_000 },
       maxQueue: 100_000,
-      maxQueueBytes: 64 * 2 ** 20,
+      maxQueueBytes: 24 * 2 ** 20,
       ordering: 'none',
       secrets: [],
       enable: true,

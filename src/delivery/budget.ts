@@ -81,6 +81,12 @@ export class QueueBudget {
     Atomics.sub(this.#cells, BYTES, bytes)
   }
 
+  /** Gives back the reservations of `count` events of `bytes` in all. */
+  releaseMany(count: number, bytes: number): void {
+    Atomics.sub(this.#cells, COUNT, count)
+    Atomics.sub(this.#cells, BYTES, bytes)
+  }
+
   /** Starts over from what is known to wait (the delivery thread died with its reservations). */
   reset(count: number, bytes: number): void {
     Atomics.store(this.#cells, COUNT, count)

@@ -38,7 +38,7 @@ import { sleep } from './timers.ts'
  * How long past its `timeout_ms` `close()` waits for the delivery thread's own account of what it
  * delivered; then it settles the rest itself, as `closed`, and leaves the thread to be terminated.
  */
-export const CLOSE_GRACE_MS = 250
+export const CLOSE_GRACE_MS = 200
 /** Claim slots beyond `max_queue`: jobs in flight, retrying, or held behind their client's. */
 const CLAIM_SLACK = 8192
 /** The most claim slots (4 bytes each, touched only as used). */
@@ -242,7 +242,15 @@ export class DeliveryThread implements Delivery {
    * else it holds (in flight, waiting for a retry) is counted dropped (`closed`) from its last figures.
    */
   #abandon(): void {
-    this.#handedOver.revokeAll((id, size) => this.#dropReserved(id, size, 'closed'))
+    // Taken back so that the thread cannot start them any more; counted below with the rest, and reported
+    // by the front with the rest (\`abandoned\`): one by one, 50,000 of them took 150 ms on a busy machine.
+    let count = 0
+    let bytes = 0
+    this.#handedOver.revokeAll((_id, size) => {
+      count++
+      bytes += size
+    })
+    this.#budget.releaseMany(count, bytes)
     const now = this.stats()
     const left = Math.max(0, this.#accepted - (now.success + now.failed + now.dropped))
     this.#final = {
