@@ -15,7 +15,6 @@ import {
   payloadText,
   publish,
   publishBody,
-  waitFor,
   webhookFor,
 } from './helpers/delivery.ts'
 import { startReceiver } from './helpers/receiver.ts'
