@@ -12,7 +12,7 @@
  */
 import { once } from 'node:events'
 import { createServer } from 'node:net'
-import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises'
+import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { WebhookConfig } from '../src/config-types.ts'
 import { createWebhook } from '../src/webhook.ts'
 
