@@ -48,6 +48,13 @@ test('close({ timeout_ms }) returns in time while CPU-bound threads starve the d
   assert.deepEqual([stats.queued, stats.inflight, stats.dropped_by_reason.closed], [0, 0, 20_000])
   assert.equal(reports.dropped.length, 20_000)
   assert.ok(reports.dropped.every((r) => r.reason === 'closed'))
+  // Later events are dropped too, and counted with the rest.
+  webhook.handle(connack())
+  const later = webhook.stats()
+  assert.deepEqual(
+    [later.matched, later.dropped_by_reason.closed, reports.dropped.length],
+    [20_001, 20_001, 20_001],
+  )
 })
 
 test('close({ timeout_ms: Infinity }) waits for the drain, as does a timeout past 2^31 - 1 ms', async (t) => {

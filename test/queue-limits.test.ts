@@ -175,3 +175,33 @@ test('the delivery thread is started with the webhook: the first event arrives s
   // The target is 100 ms on an idle machine; generous here, on a shared one.
   assert.ok(latency < 1500, `first event after ${latency} ms`)
 })
+
+test("with options.send, delivery on the caller's thread keeps the same bounds", async (t) => {
+  const pending: Array<() => void> = []
+  const webhook = webhookFor(
+    t,
+    { url: 'http://127.0.0.1:9/hook', pool_size: 1, max_queue: 5, max_queue_bytes: 1000 },
+    { send: () => new Promise((resolve) => pending.push(() => resolve({ status: 200 }))) },
+  )
+  const reports = collectReports(webhook)
+  for (let n = 0; n < 20; n++) webhook.handle(publish(n))
+  // The first is in flight at once; five wait; the fourteen between are dropped, oldest first.
+  assert.deepEqual(
+    [webhook.stats().inflight, webhook.stats().queued, webhook.stats().dropped_by_reason.queue_full],
+    [1, 5, 14],
+  )
+  assert.deepEqual(
+    reports.dropped.map((r) => payloadText(r.event)),
+    Array.from({ length: 14 }, (_, n) => `message ${n + 1}`),
+  )
+  // A body of 200 bytes or so: five of them pass 1,000 bytes, so the sixth makes room in bytes.
+  webhook.handle({ ...publish(20), payload: Buffer.alloc(400, 0x61) })
+  assert.ok(webhook.stats().queued_bytes <= 1000)
+  assert.equal(webhook.stats().dropped_by_reason.queue_bytes_full > 0, true)
+  while (webhook.stats().inflight + webhook.stats().queued > 0) {
+    pending.shift()?.()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  const stats = webhook.stats()
+  assert.equal(stats.success + stats.dropped, 21)
+})

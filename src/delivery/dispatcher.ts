@@ -104,7 +104,7 @@ export class Dispatcher implements Delivery {
       }
     } else if (this.#closing === undefined && !this.#reserve(entry)) return
     if (this.#closing !== undefined) {
-      this.#dropWaiting(entry, 'closed')
+      if (this.#claim(entry)) this.#dropWaiting(entry, 'closed')
       return
     }
     if (entry.body instanceof Promise) this.#awaitBody(entry, entry.body)

@@ -86,8 +86,8 @@ export class DeliveryThread implements Delivery {
   /** Jobs settled on this side, not the delivery thread's: taken after close, unencodable, or lost with the thread. */
   readonly #droppedHere: Record<DropReason, number> = { queue_full: 0, queue_bytes_full: 0, closed: 0 }
   #failedHere = 0
-  /** The final figures, once close() settled what the delivery thread had not (it may be starved). */
-  #final: DispatcherStats | undefined
+  /** The delivery thread's last figures, once close() settled what it had not (it may be starved). */
+  #frozen: Float64Array | undefined
   #broken: Error | undefined
   #closing: Promise<void> | undefined
   #closed: (() => void) | undefined
@@ -173,17 +173,16 @@ export class DeliveryThread implements Delivery {
   }
 
   stats(): DispatcherStats {
-    if (this.#final !== undefined)
-      return { ...this.#final, dropped_by_reason: { ...this.#final.dropped_by_reason } }
-    const counters = this.#counters
+    const frozen = this.#frozen
+    const counters = frozen ?? this.#counters
     const here = this.#droppedHere
     const queueFull = (counters[Counter.droppedQueueFull] ?? 0) + here.queue_full
     const queueBytes = (counters[Counter.droppedQueueBytes] ?? 0) + here.queue_bytes_full
     const closed = (counters[Counter.droppedClosed] ?? 0) + here.closed
     return {
-      queued: this.#budget.count,
-      queued_bytes: this.#budget.bytes,
-      inflight: counters[Counter.inflight] ?? 0,
+      queued: frozen ? 0 : this.#budget.count,
+      queued_bytes: frozen ? 0 : this.#budget.bytes,
+      inflight: frozen ? 0 : (counters[Counter.inflight] ?? 0),
       success: counters[Counter.success] ?? 0,
       failed: (counters[Counter.failed] ?? 0) + this.#failedHere,
       retried: counters[Counter.retried] ?? 0,
@@ -251,16 +250,9 @@ export class DeliveryThread implements Delivery {
       bytes += size
     })
     this.#budget.releaseMany(count, bytes)
+    this.#frozen = Float64Array.from(this.#counters)
     const now = this.stats()
-    const left = Math.max(0, this.#accepted - (now.success + now.failed + now.dropped))
-    this.#final = {
-      ...now,
-      queued: 0,
-      queued_bytes: 0,
-      inflight: 0,
-      dropped: now.dropped + left,
-      dropped_by_reason: { ...now.dropped_by_reason, closed: now.dropped_by_reason.closed + left },
-    }
+    this.#droppedHere.closed += Math.max(0, this.#accepted - (now.success + now.failed + now.dropped))
     this.#outstanding = 0
     this.#options.callbacks.abandoned()
     for (const resolve of this.#flushWaiters.values()) resolve()
@@ -278,6 +270,8 @@ export class DeliveryThread implements Delivery {
     this.#encodingBytes += bytesOf(job)
     if (this.#ordered) this.#heldBehind.set(job.key, [])
     const settle = (text: string | undefined) => {
+      // close() counted and reported it, and the jobs held behind it, already.
+      if (this.#frozen !== undefined) return
       this.#encoding--
       this.#encodingBytes -= bytesOf(job)
       const held = this.#ordered ? this.#heldBehind.get(job.key) : undefined
@@ -339,6 +333,8 @@ export class DeliveryThread implements Delivery {
   }
 
   #receive(message: FromDeliveryThread): void {
+    // Past close()'s deadline the thread's account is closed; what it says later is not counted twice.
+    if (this.#frozen !== undefined) return
     switch (message.type) {
       case 'taken':
         this.#outbox.taken()
@@ -404,6 +400,8 @@ export class DeliveryThread implements Delivery {
     this.#broken = error
     this.#worker = undefined
     this.#outbox.takeAll(() => {})
+    // Counted failed below with the rest; taken back so that making room later does not count them again.
+    this.#handedOver.revokeAll(() => {})
     // Bodies still being encoded, and jobs held behind them, fail one by one as they settle (#add sees the
     // thread is gone); only their room stays reserved.
     let aside = this.#encoding
