@@ -6,6 +6,11 @@
  * So the dispatcher and the sender run on a thread of their own (`thread-worker.ts`) and the broker's
  * thread only hands over bodies (message events: their fields, `message-record.ts`), in one message per
  * turn of its event loop.
+ *
+ * This side also keeps the queue's bounds without waiting for the delivery thread (`budget.ts`): it
+ * reserves room for each event, takes back handed-over events to make room (`handed-over.ts`), and at
+ * close() settles on its own clock what a starved thread has not. Longer than most files here, since those
+ * three share the state of the hand-over and split, each would reach into the others'.
  */
 import type { Worker } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
