@@ -204,4 +204,8 @@ test("with options.send, delivery on the caller's thread keeps the same bounds",
   }
   const stats = webhook.stats()
   assert.equal(stats.success + stats.dropped, 21)
+  await webhook.close({ timeout_ms: 0 })
+  webhook.handle(publish(21))
+  const closed = webhook.stats()
+  assert.deepEqual([closed.queued, closed.queued_bytes, closed.dropped_by_reason.closed], [0, 0, 1])
 })

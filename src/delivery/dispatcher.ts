@@ -104,7 +104,9 @@ export class Dispatcher implements Delivery {
       }
     } else if (this.#closing === undefined && !this.#reserve(entry)) return
     if (this.#closing !== undefined) {
-      if (this.#claim(entry)) this.#dropWaiting(entry, 'closed')
+      // A handed-over job holds room (it may be taken back first); one given here while closing does not.
+      if (entry.seq === undefined) this.#drop(entry, 'closed')
+      else if (this.#claim(entry)) this.#dropWaiting(entry, 'closed')
       return
     }
     if (entry.body instanceof Promise) this.#awaitBody(entry, entry.body)
