@@ -15,6 +15,7 @@ import {
   payloadText,
   publish,
   publishBody,
+  waitFor,
   webhookFor,
 } from './helpers/delivery.ts'
 import { startReceiver } from './helpers/receiver.ts'
@@ -208,4 +209,30 @@ test("with options.send, delivery on the caller's thread keeps the same bounds",
   webhook.handle(publish(21))
   const closed = webhook.stats()
   assert.deepEqual([closed.queued, closed.queued_bytes, closed.dropped_by_reason.closed], [0, 0, 1])
+})
+
+test('events handed to the delivery thread and not started yet are taken back, oldest first, to make room', async (t) => {
+  const receiver = await startReceiver({
+    reply: (_request, index) => (index === 0 ? { status: 200, delayMs: 1500 } : 200),
+  })
+  t.after(() => receiver.close())
+  const webhook = webhookFor(t, { url: receiver.url, pool_size: 1, max_queue: 5 })
+  const reports = collectReports(webhook)
+  webhook.handle(publish(1))
+  await waitFor(() => webhook.stats().inflight === 1, 'the first event in flight')
+  for (let n = 2; n <= 6; n++) webhook.handle(publish(n))
+  // Long enough for the hand-over (a message away), well within the first answer's delay.
+  await sleep(300)
+  for (let n = 7; n <= 9; n++) webhook.handle(publish(n))
+  assert.deepEqual(
+    reports.dropped.map((r) => [payloadText(r.event), r.reason]),
+    [2, 3, 4].map((n) => [`message ${n}`, 'queue_full']),
+  )
+  assert.deepEqual([webhook.stats().queued, webhook.stats().dropped], [5, 3])
+  await webhook.flush()
+  assert.deepEqual(
+    receiver.accepted.map((r) => r.body),
+    [1, 5, 6, 7, 8, 9].map((n) => publishBody(n)),
+  )
+  assert.deepEqual([webhook.stats().success, webhook.stats().dropped, reports.dropped.length], [6, 3, 3])
 })
