@@ -284,9 +284,9 @@ export class Dispatcher implements Delivery {
     const claims = this.#options.claims
     if (claims === undefined || claims.revoked === this.#purged) return
     for (
-      let oldest = this.#scheduler.peekOldest();
+      let oldest = this.#scheduler.oldest();
       oldest?.seq !== undefined && !claims.waiting(oldest.seq);
-      oldest = this.#scheduler.peekOldest()
+      oldest = this.#scheduler.oldest()
     ) {
       this.#scheduler.shiftOldest()
       this.#discard(oldest)

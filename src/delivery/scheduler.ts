@@ -26,7 +26,7 @@ export interface Scheduler<T extends Schedulable> {
   /** Removes and returns the oldest waiting event (drop-oldest on overflow, draining on close). */
   shiftOldest(): T | undefined
   /** The oldest waiting event, left in place. */
-  peekOldest(): T | undefined
+  oldest(): T | undefined
 }
 
 /** Arrival order, no holding back: a ring buffer. */
@@ -51,7 +51,7 @@ export class FifoScheduler<T extends Schedulable> implements Scheduler<T> {
     return this.#ring.shift()
   }
 
-  peekOldest(): T | undefined {
+  oldest(): T | undefined {
     return this.#ring.peek()
   }
 }
@@ -134,7 +134,7 @@ export class PerKeyScheduler<T extends Schedulable> implements Scheduler<T> {
     return entry as T
   }
 
-  peekOldest(): T | undefined {
+  oldest(): T | undefined {
     return this.#oldest as T | undefined
   }
 
