@@ -55,20 +55,21 @@ export class QueueBudget {
   }
 
   /**
-   * Reserves room for one event of `bytes`. Returns `undefined` when it is reserved, else the limit that
-   * is reached (the caller makes room by dropping an older event, or drops this one for that reason).
+   * Reserves room for `count` events of `bytes` in all (one, or a batch going back to wait for a retry).
+   * Returns `undefined` when it is reserved, else the limit that is reached (the caller makes room by
+   * dropping older events, or drops these for that reason).
    */
-  reserve(bytes: number): DropReason | undefined {
+  reserve(bytes: number, count = 1): DropReason | undefined {
     const cells = this.#cells
     for (;;) {
-      const count = Atomics.load(cells, COUNT)
-      if (count >= this.#maxCount) return 'queue_full'
-      if (Atomics.compareExchange(cells, COUNT, count, count + 1) === count) break
+      const waiting = Atomics.load(cells, COUNT)
+      if (waiting + count > this.#maxCount) return 'queue_full'
+      if (Atomics.compareExchange(cells, COUNT, waiting, waiting + count) === waiting) break
     }
     for (;;) {
       const used = Atomics.load(cells, BYTES)
       if (used + bytes > this.#maxBytes) {
-        Atomics.sub(cells, COUNT, 1)
+        Atomics.sub(cells, COUNT, count)
         return 'queue_bytes_full'
       }
       if (Atomics.compareExchange(cells, BYTES, used, used + bytes) === used) return undefined
@@ -91,11 +92,6 @@ export class QueueBudget {
   reset(count: number, bytes: number): void {
     Atomics.store(this.#cells, COUNT, count)
     Atomics.store(this.#cells, BYTES, bytes)
-  }
-
-  /** Gives back `bytes` of a reservation that turned out larger than the event (an upper bound was reserved). */
-  shrink(bytes: number): void {
-    if (bytes > 0) Atomics.sub(this.#cells, BYTES, bytes)
   }
 }
 
