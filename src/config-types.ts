@@ -26,8 +26,13 @@ export interface TlsConfig {
    * @default true
    */
   verify_peer?: boolean
-  /** The server name sent in the TLS handshake (SNI) and checked against the certificate. */
-  server_name_indication?: string
+  /**
+   * SNI, as NanoMQ and EMQX 4 spell it: a host name is sent in the handshake and checked against the
+   * certificate; `true` sends the url's host (when it is a name, not an IP address); `false` sends none
+   * (EMQX's `disable`). The certificate is always checked against the name given, or the url's host.
+   * @default true
+   */
+  server_name_indication?: string | boolean
 }
 
 export interface RetryConfig {
@@ -124,6 +129,7 @@ export interface ResolvedConfig {
     cert?: Buffer
     key?: Buffer
     rejectUnauthorized: boolean
+    /** SNI: absent sends the url's host, `''` sends none; the certificate is checked against it, or the host. */
     servername?: string
   }
   retry: { maxAttempts: number; baseDelay: number; maxDelay: number }

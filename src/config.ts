@@ -1,6 +1,7 @@
 import type { EventRule, PayloadEncoding, ResolvedConfig, WebhookConfig } from './config-types.ts'
 import { WebhookConfigError } from './errors.ts'
 import { HOOK_EVENT_NAMES, type HookEventName, TOPIC_EVENT_NAMES } from './events.ts'
+import { isQuotable, quoteGiven, redact, sensitiveStringsOf } from './security/redact.ts'
 import { resolveSecrets } from './security/signing.ts'
 import { resolveTls } from './security/tls.ts'
 import { validateTopicFilter } from './topic.ts'
@@ -26,7 +27,7 @@ const BODY_KEYS = ['encoding'] as const
 const RULE_KEYS = ['event', 'topic'] as const
 const RETRY_KEYS = ['max_attempts', 'base_delay', 'max_delay'] as const
 const TLS_KEYS = ['keyfile', 'certfile', 'cacertfile', 'verify_peer', 'server_name_indication'] as const
-const TLS_STRING_KEYS = ['keyfile', 'certfile', 'cacertfile', 'server_name_indication'] as const
+const TLS_STRING_KEYS = ['keyfile', 'certfile', 'cacertfile'] as const
 const ENCODINGS: readonly PayloadEncoding[] = ['plain', 'base64', 'base62']
 const ORDERINGS = ['none', 'per-client'] as const
 
@@ -52,8 +53,40 @@ const DEFAULTS = {
   ordering: 'none',
 } as const
 
-/** Validates `config` and fills in defaults; throws `WebhookConfigError` naming the key and the reason. */
+/**
+ * Validates `config` and fills in defaults; throws `WebhookConfigError` naming the key and the reason.
+ * The error never shows the config's secrets, header values or url credentials and query values, wherever
+ * they were put (a secret pasted as the encoding is hidden like the secret itself).
+ */
 export function resolveConfig(config: WebhookConfig): ResolvedConfig {
+  sensitive = sensitiveStringsOf(config)
+  try {
+    return resolveChecked(config)
+  } catch (error) {
+    if (!(error instanceof WebhookConfigError)) throw error
+    // The last net, for messages built elsewhere (tls paths, topics): the config's secrets are hidden
+    // wherever they are in the reason. Not in the key, made of key names (a password `secret` would hide
+    // the key `secret`), whose user-given parts are checked where they are named (`isQuotable`).
+    const reason = redact(error.reason, sensitive)
+    // A new error when something was hidden: the first one's message and stack hold it.
+    throw reason === error.reason ? error : new WebhookConfigError(error.key, reason)
+  } finally {
+    sensitive = []
+  }
+}
+
+/**
+ * The config's secrets, passwords and header values while `resolveConfig` runs (it is synchronous): no
+ * error quotes one back, wherever it was put.
+ */
+let sensitive: readonly string[] = []
+
+/** A user's value for an error message: quoted when it cannot be a credential, else described. */
+function given(text: string): string {
+  return quoteGiven(text, sensitive)
+}
+
+function resolveChecked(config: WebhookConfig): ResolvedConfig {
   const root = requireObject(config, 'config')
   rejectUnknownKeys(root, TOP_LEVEL_KEYS, '', (key) => key.startsWith('headers.'))
   const enable = optionalBoolean(root.enable, 'enable') ?? true
@@ -140,6 +173,17 @@ function resolveHeaders(root: Record<string, unknown>): Record<string, string> {
   // A Map, so that a header named like an Object.prototype key (`__proto__`) is kept as a header.
   const headers = new Map<string, string>(Object.entries(DEFAULTS.headers))
   const set = (name: string, value: unknown, key: string) => {
+    // A header's name is quoted back only when it cannot be a credential (`Bearer abc` given as a name).
+    if (!isQuotable(name, sensitive)) {
+      const hidden = `a header name of ${name.length} characters, not shown as it may be a credential,`
+      if (!HEADER_NAME.test(name))
+        throw new WebhookConfigError('headers', `${hidden} is not a valid HTTP header name`)
+      key = 'headers'
+      if (typeof value !== 'string')
+        throw new WebhookConfigError(key, `${hidden} must have a string value, got ${typeOf(value)}`)
+      if (FORBIDDEN_IN_HEADER_VALUE.test(value))
+        throw new WebhookConfigError(key, `${hidden} must have a value without CR, LF or NUL`)
+    }
     if (!HEADER_NAME.test(name)) throw new WebhookConfigError(key, 'is not a valid HTTP header name')
     if (typeof value !== 'string') throw new WebhookConfigError(key, `must be a string, got ${typeOf(value)}`)
     if (FORBIDDEN_IN_HEADER_VALUE.test(value)) {
@@ -181,7 +225,7 @@ function resolveEncoding(root: Record<string, unknown>): PayloadEncoding {
   if (ENCODINGS.includes(lowered)) return lowered
   throw new WebhookConfigError(
     'body.encoding',
-    `unknown encoding ${quote(encoding)} (expected plain, base64 or base62)`,
+    `unknown encoding ${given(encoding)} (expected plain, base64 or base62)`,
   )
 }
 
@@ -217,7 +261,7 @@ function checkRule(entry: unknown, key: string): EventRule {
   if (!(HOOK_EVENT_NAMES as readonly string[]).includes(event)) {
     throw new WebhookConfigError(
       `${key}.event`,
-      `unknown event ${quote(event)}${suggest(event, HOOK_EVENT_NAMES)}`,
+      `unknown event ${given(event)}${suggest(event, HOOK_EVENT_NAMES)}`,
     )
   }
   const name = event as HookEventName
@@ -226,7 +270,8 @@ function checkRule(entry: unknown, key: string): EventRule {
     throw new WebhookConfigError(`${key}.topic`, `${name} has no topic, so its rule cannot filter on one`)
   }
   const problem = validateTopicFilter(topic)
-  if (problem !== undefined) throw new WebhookConfigError(`${key}.topic`, `invalid topic filter: ${problem}`)
+  if (problem !== undefined)
+    throw new WebhookConfigError(`${key}.topic`, `invalid topic filter: ${unquoteTopic(problem, topic)}`)
   return { event: name, topic: topic as string }
 }
 
@@ -271,6 +316,11 @@ function rejectUnknownKeys(
 ): void {
   for (const key of Object.keys(object)) {
     if (known.includes(key) || alsoAllowed(key)) continue
+    if (!isQuotable(key, sensitive))
+      throw new WebhookConfigError(
+        prefix === '' ? 'config' : prefix.slice(0, -1),
+        `has an unknown key of ${key.length} characters, not shown as it may be a credential`,
+      )
     throw new WebhookConfigError(`${prefix}${key}`, `unknown key${suggest(key, known, prefix)}`)
   }
 }
@@ -295,6 +345,17 @@ function oneOf<T extends string>(value: unknown, key: string, allowed: readonly 
   throw new WebhookConfigError(key, `must be ${expected}, got ${describeValue(value)}`)
 }
 
+/**
+ * `problem` without the filter it quotes when a level of the filter may be a credential: a topic is
+ * quoted level by level under the rule for any value (`isQuotable`), wildcards and `$` aside.
+ */
+function unquoteTopic(problem: string, topic: unknown): string {
+  if (typeof topic !== 'string') return problem
+  const levels = topic.split('/').map((level) => level.replace(/^\$/, '').replace(/[+#]/g, ''))
+  if (levels.every((level) => isQuotable(level, sensitive))) return problem
+  return problem.split(`'${topic}'`).join(`a filter of ${topic.length} characters`)
+}
+
 function suggest(name: string, candidates: readonly string[], prefix = ''): string {
   const closest = closestName(name, candidates)
   return closest === undefined ? '' : `, did you mean ${quote(prefix + closest)}?`
@@ -310,10 +371,9 @@ function typeOf(value: unknown): string {
   return typeof value
 }
 
-/** A short description of a bad value; strings are quoted and cut, so a long secret-looking value is not echoed whole. */
+/** A short description of a bad value; a string is quoted only when it cannot be a credential (`isQuotable`). */
 function describeValue(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  if (typeof value === 'string')
-    return value.length <= 32 ? quote(value) : `a string of ${value.length} characters`
+  if (typeof value === 'string') return given(value)
   return typeOf(value)
 }

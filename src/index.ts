@@ -1,5 +1,11 @@
 export { attachAedes } from './adapters/aedes/index.ts'
 export {
+  DEFAULT_MAX_PACKET_SIZE,
+  DEFAULT_PACKET_BUDGET,
+  PacketBudget,
+  processPacketBudget,
+} from './adapters/packets/budget.ts'
+export {
   createPacketObserver,
   type ObserverOptions,
   type PacketObserver,
@@ -12,10 +18,15 @@ export type {
   TlsConfig,
   WebhookConfig,
 } from './config-types.ts'
-export { WebhookConfigError } from './errors.ts'
+export { ObserverError, type ObserverErrorCode, WebhookConfigError } from './errors.ts'
 export * from './events.ts'
 export { type FormatOptions, formatEvent } from './format.ts'
-export { ConfigSyntaxError, loadConfig } from './load-config/index.ts'
+export { ConfigFileError, ConfigSyntaxError, loadConfig } from './load-config/index.ts'
 export { type ProxyAddress, type ProxyOptions, type RunningProxy, startProxy } from './proxy.ts'
+export {
+  RateLimitedWarner,
+  type RateLimitedWarnerOptions,
+  type WarningSummary,
+} from './rate-limited-warner.ts'
 export { createWebhook } from './webhook.ts'
 export type * from './webhook-types.ts'

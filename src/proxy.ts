@@ -1,7 +1,10 @@
 import { once } from 'node:events'
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net'
+import { type PacketBudget, resolvePacketLimits } from './adapters/packets/budget.ts'
 import { MessageOrigins } from './adapters/packets/origins.ts'
 import { tapConnection } from './adapters/packets/stream.ts'
+import { RateLimitedWarner } from './rate-limited-warner.ts'
+import { redact } from './security/redact.ts'
 import type { Logger, Webhook } from './webhook-types.ts'
 
 export interface ProxyAddress {
@@ -17,15 +20,23 @@ export interface ProxyOptions {
   /** Fired from the relayed traffic. When it wants no event, the proxy does not parse at all. */
   webhook: Webhook
   /**
-   * One line per connection error goes to `warn`; the rest to `debug`.
+   * Connection errors go to `warn`, the same one repeated (an upstream that refuses every client) as one line
+   * then one summary per 10 s; routine client drops go to `debug`.
    * @default warnings to stderr, nothing else
    */
   logger?: Logger
   /**
-   * Largest packet buffered for parsing; a larger one stops the observation of its connection (reported).
-   * @default 268435455 (MQTT's own limit)
+   * Largest packet, in bytes (fixed header included), parsed for events; past it the connection stops being
+   * observed (reported once, `ERR_MQTT_PACKET_TOO_LARGE`) and its bytes still pass.
+   * @default 1048576 (1 MiB)
    */
   maxPacketSize?: number
+  /**
+   * Bytes that packets still arriving may hold across all connections; past it a connection whose packet
+   * does not fit stops being observed (reported once, `ERR_MQTT_PACKET_BUDGET`).
+   * @default the process-wide budget, `processPacketBudget` (64 MiB)
+   */
+  packetBudget?: PacketBudget
 }
 
 export interface RunningProxy {
@@ -56,14 +67,16 @@ const consoleLogger: Logger = {
  * will) of the same topic and payload went through this proxy recently; otherwise `from_client_id` is `null`.
  */
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  resolvePacketLimits(options) // throws on bad sizes now, not at the first client
   const logger = options.logger ?? consoleLogger
+  const warner = new RateLimitedWarner({ logger })
   const connections = new Set<Socket>()
   // Every client's publishes pass here, so deliveries can name their publisher.
   const origins = new MessageOrigins()
   const server: Server = createServer({ noDelay: true }, (client) => {
-    relay(client, { ...options, logger, origins }, connections)
+    relay(client, { ...options, logger, origins, warner }, connections)
   })
-  server.on('error', (error) => logger.warn({ error: error.message }, 'listener error'))
+  server.on('error', (error) => logger.warn({ error: redact(error.message) }, 'listener error'))
   server.listen(options.listen.port, options.listen.host)
   await Promise.race([
     once(server, 'listening'),
@@ -79,6 +92,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       server.close()
       for (const socket of connections) socket.destroy()
       await closed
+      warner.close()
     },
   }
 }
@@ -86,7 +100,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 /** One client: connect it to the upstream, pipe both ways, observe both ways, end both together. */
 function relay(
   client: Socket,
-  options: ProxyOptions & { logger: Logger; origins: MessageOrigins },
+  options: ProxyOptions & { logger: Logger; origins: MessageOrigins; warner: RateLimitedWarner },
   connections: Set<Socket>,
 ): void {
   const { logger } = options
@@ -96,7 +110,11 @@ function relay(
   connections.add(upstream)
   const taps = tapConnection(
     options.webhook,
-    { remoteAddress: client.remoteAddress, maxPacketSize: options.maxPacketSize },
+    {
+      remoteAddress: client.remoteAddress,
+      maxPacketSize: options.maxPacketSize,
+      packetBudget: options.packetBudget,
+    },
     options.origins,
   )
   if (taps !== null) {
@@ -107,13 +125,17 @@ function relay(
   upstream.pipe(client)
 
   let reported = false
+  let upstreamConnected = false
+  upstream.once('connect', () => {
+    upstreamConnected = true
+  })
   const fail = (side: 'client' | 'upstream') => (error: Error & { code?: string }) => {
     if (!reported) {
       reported = true
-      const line = { client: remote, side, code: error.code, error: error.message }
+      const line = { client: remote, side, code: error.code, error: redact(error.message) }
       // A client vanishing mid-connection is routine for MQTT (mobile links, kill -9): not worth a warning.
       if (side === 'client' && isRoutineDrop(error.code)) logger.debug(line, 'connection error')
-      else logger.warn(line, 'connection error')
+      else options.warner.warn(...aggregated(line, side === 'upstream' && !upstreamConnected))
     }
     client.destroy()
     upstream.destroy()
@@ -124,12 +146,47 @@ function relay(
   client.on('close', () => {
     connections.delete(client)
     upstream.destroy()
-    taps?.observer.close()
+    taps?.close()
   })
   upstream.on('close', () => {
     connections.delete(upstream)
     client.destroy()
   })
+}
+
+/**
+ * The same failure for many clients is one warning, then a summary per interval: while the upstream is
+ * down, every client that connects fails the same way, and a line each would bury everything else.
+ */
+function aggregated(
+  line: { client: string; side: 'client' | 'upstream'; code: string | undefined; error: string },
+  unreachable: boolean,
+): Parameters<RateLimitedWarner['warn']> {
+  const { side, code } = line
+  const what = code ?? 'error'
+  if (unreachable) {
+    const verb = code === 'ECONNREFUSED' ? 'refused' : code === 'ETIMEDOUT' ? 'timed out' : `failed (${what})`
+    return [
+      `unreachable:${what}`,
+      line,
+      'connection error',
+      {
+        obj: { side, code },
+        msg: (count, seconds) =>
+          `upstream unreachable: ${count} connections ${verb} in the last ${seconds} s`,
+      },
+    ]
+  }
+  return [
+    `${side}:${what}`,
+    line,
+    'connection error',
+    {
+      obj: { side, code },
+      msg: (count, seconds) =>
+        `connection errors: ${count} on the ${side} side (${what}) in the last ${seconds} s`,
+    },
+  ]
 }
 
 function isRoutineDrop(code: string | undefined): boolean {

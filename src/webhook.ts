@@ -19,7 +19,7 @@ import { WebhookConfigError } from './errors.ts'
 import type { HookEvent, HookEventName } from './events.ts'
 import { serializeEvent } from './format.ts'
 import { createMatcher } from './rules.ts'
-import { redact, redactUrl } from './security/redact.ts'
+import { redact, redactUrl, sensitiveStringsOf } from './security/redact.ts'
 import type {
   DropReason,
   FailedReport,
@@ -38,7 +38,7 @@ const REPORTS: ReadonlySet<string | symbol> = new Set(['delivered', 'failed', 'd
 
 /** Builds a webhook from `config`; throws `WebhookConfigError` on bad configuration. */
 export function createWebhook(config: WebhookConfig, options: WebhookOptions = {}): Webhook {
-  return new HttpWebhook(resolveConfig(config), options, sensitiveStrings(config))
+  return new HttpWebhook(resolveConfig(config), options, sensitiveStringsOf(config))
 }
 
 class HttpWebhook extends EventEmitter implements Webhook {
@@ -340,24 +340,6 @@ function encodedBytesHint(event: HookEvent): number {
 function orderingKey(event: HookEvent): string {
   const client = event.event === 'on_message_publish' ? event.from_client_id : event.clientid
   return typeof client === 'string' ? client : ''
-}
-
-/** Secrets and configured header values: they must never show in a message. */
-function sensitiveStrings(config: WebhookConfig): string[] {
-  const found: string[] = []
-  const secret = config?.secret
-  if (typeof secret === 'string') found.push(secret)
-  else if (Array.isArray(secret)) found.push(...secret.filter((s): s is string => typeof s === 'string'))
-  for (const [name, value] of Object.entries(config?.headers ?? {}))
-    if (name.toLowerCase() !== 'content-type' && typeof value === 'string') found.push(value)
-  for (const [key, value] of Object.entries(config ?? {}))
-    if (
-      key.startsWith('headers.') &&
-      key.toLowerCase() !== 'headers.content-type' &&
-      typeof value === 'string'
-    )
-      found.push(value)
-  return found
 }
 
 function toError(error: unknown, context: string): Error {

@@ -74,12 +74,15 @@ describe('bad flags and files', { concurrency: 3 }, () => {
   }
 })
 
-test('a config file with a bad value names the file and the key, and exits 2', async () => {
+test('a config file with a bad value names the file, line, column and the key as written, and exits 2', async () => {
   const { code, stdout, stderr } = await run(['broker', '--config', badValue])
   assert.equal(code, 2)
   assert.deepEqual(stdout, [])
   assert.equal(stderr.length, 1)
-  assert.match(stderr[0] as string, new RegExp(`^mqtt-webhook: ${badValue}: url: `))
+  assert.match(
+    stderr[0] as string,
+    new RegExp(`^mqtt-webhook: ${badValue}:2:3: webhook\\.url: must use http: or https:`),
+  )
 })
 
 for (const command of ['broker', 'proxy', 'receive']) {

@@ -6,7 +6,7 @@ import { after, test } from 'node:test'
 import { resolveConfig } from '../src/config.ts'
 import type { WebhookConfig } from '../src/config-types.ts'
 import { loadConfig, WebhookConfigError } from '../src/index.ts'
-import { ConfigSyntaxError } from '../src/load-config/index.ts'
+import { ConfigFileError, ConfigSyntaxError } from '../src/load-config/index.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqtt-webhook-config-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -123,14 +123,18 @@ test('a legacy rule that is not an object, or a broken one, points into the valu
   })
 })
 
-test('an unknown legacy key is named', () => {
-  const path = file('web.hook.url=http://127.0.0.1/h\nweb.hook.pool=4\n')
+test('an unknown legacy key is named, with its line and column', () => {
+  const path = file('web.hook.url=http://127.0.0.1/h\n  web.hook.pool=4\n')
   assert.throws(
     () => loadConfig(path),
     (error: unknown) => {
-      assert.ok(error instanceof WebhookConfigError)
+      assert.ok(error instanceof ConfigFileError)
       assert.equal(error.key, 'web.hook.pool')
-      assert.match(error.message, /^web\.hook\.pool: unknown key; the web\.hook keys are enable, url, /)
+      assert.deepEqual([error.file, error.line, error.column], [path, 2, 3])
+      assert.match(
+        error.message,
+        /^.*:2:3: web\.hook\.pool: unknown key; the web\.hook keys are enable, url, /,
+      )
       return true
     },
   )
@@ -173,40 +177,65 @@ function validationError(config: unknown): WebhookConfigError {
   assert.fail('resolveConfig accepted a bad config')
 }
 
-for (const [title, block, config] of [
+for (const [title, block, config, [line, column, written]] of [
   [
     'a non-positive pool_size',
     'webhook {\n  url = "http://127.0.0.1/h"\n  pool_size = 0\n  events = [{ event = on_client_connack }]\n}\n',
     { url: 'http://127.0.0.1/h', pool_size: 0, events: [{ event: 'on_client_connack' }] },
+    [3, 3, 'webhook.pool_size'],
   ],
   [
     'an unknown key inside the webhook block',
     'webhook {\n  url = "http://127.0.0.1/h"\n  pool = 4\n  events = [{ event = on_client_connack }]\n}\n',
     { url: 'http://127.0.0.1/h', pool: 4, events: [{ event: 'on_client_connack' }] },
+    [3, 3, 'webhook.pool'],
+  ],
+  [
+    'a bad topic filter in an events element',
+    'webhook {\n  url = "http://127.0.0.1/h"\n  events = [\n    { event = on_client_connack }\n    { event = on_message_publish, topic = "a/#/b" }\n  ]\n}\n',
+    {
+      url: 'http://127.0.0.1/h',
+      events: [{ event: 'on_client_connack' }, { event: 'on_message_publish', topic: 'a/#/b' }],
+    },
+    [5, 35, 'webhook.events[1].topic'],
+  ],
+  [
+    'an unknown event in a 0.14-style rule key',
+    'webhook {\n  enable = true\n  url = "http://127.0.0.1/h"\n}\nwebhook.rule.client.conack = [{action: on_client_conack}]\n',
+    { url: 'http://127.0.0.1/h', enable: true, events: [{ event: 'on_client_conack' }] },
+    [5, 32, 'webhook.rule.client.conack[0].action'],
   ],
   [
     'an unknown event in a legacy rule',
-    'web.hook.url=http://127.0.0.1/h\nweb.hook.rule.client.connack.1={"action": "on_client_conack"}\n',
+    'web.hook.url=http://127.0.0.1/h\nweb.hook.rule.client.conack.1={"action": "on_client_conack"}\n',
     { url: 'http://127.0.0.1/h', events: [{ event: 'on_client_conack' }] },
+    [2, 1, 'web.hook.rule.client.conack.1'],
+  ],
+  [
+    'a JSON config with a bad url',
+    '{\n  "url": "ftp://127.0.0.1/h",\n  "events": [{ "event": "on_client_connack" }]\n}\n',
+    { url: 'ftp://127.0.0.1/h', events: [{ event: 'on_client_connack' }] },
+    [2, 3, 'url'],
   ],
 ] as const) {
-  test(`${title}: the same WebhookConfigError createWebhook gives`, () => {
+  test(`${title}: createWebhook's reason, at the file, line and column, with the key as written`, () => {
     const expected = validationError(config)
     const path = file(block)
     assert.throws(
       () => loadConfig(path),
       (error: unknown) => {
+        assert.ok(error instanceof ConfigFileError)
         assert.ok(error instanceof WebhookConfigError)
-        assert.equal(error.constructor, WebhookConfigError)
-        assert.equal(error.key, expected.key)
-        assert.equal(error.message, expected.message)
+        assert.equal(error.key, written)
+        assert.equal(error.reason, expected.reason)
+        assert.equal(error.message, `${path}:${line}:${column}: ${written}: ${expected.reason}`)
         return true
       },
     )
   })
 }
 
-test('legacy web.hook.ssl.* lines become tls; server_name_indication = disable is refused', () => {
+test('legacy web.hook.ssl.* lines become tls; server_name_indication = disable means send none', () => {
   const ssl = file(
     'web.hook.url=https://127.0.0.1:8443/h\nweb.hook.ssl.verify=true\nweb.hook.ssl.server_name_indication=hooks.test\nweb.hook.rule.client.connack.1={"action": "on_client_connack"}\n',
   )
@@ -216,12 +245,12 @@ test('legacy web.hook.ssl.* lines become tls; server_name_indication = disable i
     events: [{ event: 'on_client_connack' }],
   })
   const disabled = file(
-    'web.hook.url=https://127.0.0.1:8443/h\nweb.hook.ssl.server_name_indication=disable\n',
+    'web.hook.url=https://127.0.0.1:8443/h\nweb.hook.ssl.server_name_indication=disable\nweb.hook.rule.client.connack.1={"action": "on_client_connack"}\n',
   )
-  assert.throws(() => loadConfig(disabled), {
-    name: 'WebhookConfigError',
-    message:
-      "web.hook.ssl.server_name_indication: 'disable' is not supported: the certificate's name is always checked; give the expected host name",
+  assert.deepEqual(loadConfig(disabled), {
+    url: 'https://127.0.0.1:8443/h',
+    tls: { server_name_indication: false },
+    events: [{ event: 'on_client_connack' }],
   })
 })
 

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { parseHocon } from '../src/load-config/hocon.ts'
+import {
+  type HoconObject,
+  type HoconValue,
+  includesOf,
+  locationOf,
+  parseHocon,
+} from '../src/load-config/hocon.ts'
 import { detectFormat } from '../src/load-config/index.ts'
 
 test('unquoted values keep their ://, # and +; a comment needs a space before it', () => {
@@ -68,4 +74,43 @@ test('the format is told by content, never by file name', () => {
     detectFormat('webhook.url = "http://x/"\nwebhook.events = [{ event = on_client_connack }]\n'),
     'hocon',
   )
+})
+
+test("NanoMQ's leniencies: arrays without =, a [ on the next line, single-quoted strings", () => {
+  const text = [
+    'bridge.mqtt {',
+    '  nodes [',
+    '    { name = a, subscription',
+    '      [',
+    '        { topic = "t/1" }',
+    '      ]',
+    '    }',
+    '  ]',
+    '}',
+    "topic = 'nmq/#'",
+  ].join('\n')
+  assert.deepEqual(parseHocon(text, 'f'), {
+    bridge: { mqtt: { nodes: [{ name: 'a', subscription: [{ topic: 't/1' }] }] } },
+    topic: 'nmq/#',
+  })
+})
+
+test('where each key and element was written, and the include lines of a block', () => {
+  const text =
+    'webhook {\n  url = "x"\n  events = [\n    { event = a }\n  ]\n}\nauth.password = {\n  include "pwd.conf"\n}\n'
+  const root = parseHocon(text, 'f')
+  const webhook = root.webhook as HoconObject
+  assert.deepEqual(locationOf(root, 'webhook'), { line: 1, column: 1, key: 'webhook' })
+  assert.deepEqual(locationOf(webhook, 'url'), { line: 2, column: 3, key: 'webhook.url' })
+  const events = webhook.events as HoconValue[]
+  assert.deepEqual(locationOf(events, 0), { line: 4, column: 5, key: 'webhook.events[0]' })
+  assert.deepEqual(locationOf(events[0] as HoconObject, 'event'), {
+    line: 4,
+    column: 7,
+    key: 'webhook.events[0].event',
+  })
+  const password = (root.auth as HoconObject).password as HoconObject
+  assert.deepEqual(includesOf(password), [
+    { line: 8, column: 3, key: 'auth.password.include', path: 'pwd.conf' },
+  ])
 })

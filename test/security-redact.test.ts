@@ -6,7 +6,7 @@ import { describeError, redact, redactUrl } from '../src/security/redact.ts'
 describe('redactUrl', () => {
   const cases: Array<[string, string]> = [
     ['https://user:secret@127.0.0.1:1/', 'https://***@127.0.0.1:1/'],
-    ['http://token@example.com/hook?x=1#y', 'http://***@example.com/hook?x=1#y'],
+    ['http://token@example.com/hook?x=1#y', 'http://***@example.com/hook?x=***#y'],
     ['https://user:p@ss@host/path', 'https://***@host/path'],
     ['https://127.0.0.1:8443/hook', 'https://127.0.0.1:8443/hook'],
     ['https://host/a@b', 'https://host/a@b'],

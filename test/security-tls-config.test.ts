@@ -58,6 +58,14 @@ describe('resolveTls', () => {
     assert.deepEqual(resolveTls({}, 'tls'), { rejectUnauthorized: true })
   })
 
+  test('server_name_indication true is the url host (no servername), false is none (an empty one)', () => {
+    assert.deepEqual(resolveTls({ server_name_indication: true }, 'tls'), { rejectUnauthorized: true })
+    assert.deepEqual(resolveTls({ server_name_indication: false }, 'tls'), {
+      rejectUnauthorized: true,
+      servername: '',
+    })
+  })
+
   test('reads the CA, the client certificate and its key, and keeps the options', () => {
     const resolved = resolveTls(
       {
@@ -162,12 +170,12 @@ describe('resolveTls', () => {
     [
       'an empty server_name_indication',
       () => ({ server_name_indication: '' }),
-      () => 'tls.server_name_indication: must be a non-empty host name, got an empty string',
+      () => 'tls.server_name_indication: must be true, false or a host name, got an empty string',
     ],
     [
-      'a non-string server_name_indication',
-      () => ({ server_name_indication: true }),
-      () => 'tls.server_name_indication: must be a non-empty host name, got boolean',
+      'a numeric server_name_indication',
+      () => ({ server_name_indication: 42 }),
+      () => 'tls.server_name_indication: must be true, false or a host name, got number',
     ],
     [
       'an empty file path',

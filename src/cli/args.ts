@@ -1,7 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import type { WebhookConfig } from '../config-types.ts'
 import { WebhookConfigError } from '../errors.ts'
-import { ConfigSyntaxError, loadConfig } from '../load-config/index.ts'
+import { ConfigFileError, ConfigSyntaxError, loadConfig } from '../load-config/index.ts'
 
 /** A mistake on the command line or in the config file: one line on stderr, exit code 2. */
 export class UsageError extends Error {
@@ -70,7 +70,8 @@ export function readConfigFlag(path: string | undefined, command: string): Webho
   try {
     return loadConfig(path)
   } catch (error) {
-    if (error instanceof ConfigSyntaxError) throw new UsageError(error.message)
+    if (error instanceof ConfigSyntaxError || error instanceof ConfigFileError)
+      throw new UsageError(error.message)
     if (error instanceof WebhookConfigError)
       throw new UsageError(error.key === path ? error.message : `${path}: ${error.message}`)
     throw error

@@ -1,3 +1,4 @@
+import { DEFAULT_PACKET_BUDGET, MQTT_MAX_PACKET_SIZE, PacketBudget } from '../adapters/packets/budget.ts'
 import { startProxy } from '../proxy.ts'
 import { createWebhook } from '../webhook.ts'
 import { parseFlags, parseHostPort, parsePositive, readConfigFlag, UsageError } from './args.ts'
@@ -19,6 +20,8 @@ Options:
   --config FILE            webhook configuration (required)
   --status-interval SEC    seconds between status lines (default 5)
   --drain-timeout MS       longest wait for the queue at exit (default 10000)
+  --max-packet-size BYTES  largest packet parsed for events (default 1048576); a larger one
+                           stops the observation of its connection, its bytes still pass
   --verbose                debug lines from the webhook and the proxy
   -h, --help               this help`
 
@@ -30,6 +33,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     config: { type: 'string' },
     'status-interval': { type: 'string', default: '5' },
     'drain-timeout': { type: 'string', default: '10000' },
+    'max-packet-size': { type: 'string', default: '1048576' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   })
@@ -42,13 +46,16 @@ export async function runProxy(argv: string[]): Promise<void> {
   const upstream = parseHostPort('--upstream', flags.upstream)
   const intervalSeconds = parsePositive('--status-interval', flags['status-interval'])
   const drainTimeout = parsePositive('--drain-timeout', flags['drain-timeout'])
+  const maxPacketSize = parsePacketSize(flags['max-packet-size'])
   const config = readConfigFlag(flags.config, 'proxy')
 
   const logger = cliLogger(flags.verbose)
   const webhook = createWebhook(config, { logger })
   let proxy: Awaited<ReturnType<typeof startProxy>>
   try {
-    proxy = await startProxy({ listen, upstream, webhook, logger })
+    // The command's proxy is the process's only stream: its budget holds at least one packet of that size.
+    const packetBudget = new PacketBudget(Math.max(DEFAULT_PACKET_BUDGET, maxPacketSize))
+    proxy = await startProxy({ listen, upstream, webhook, logger, maxPacketSize, packetBudget })
   } catch (error) {
     await webhook.close({ timeout_ms: 0 })
     throw error
@@ -67,4 +74,14 @@ export async function runProxy(argv: string[]): Promise<void> {
     `mqtt-webhook proxy listening on mqtt://${formatHost(host)}:${port}, relaying to ${formatHost(upstream.host)}:${upstream.port}`,
   )
   say(describeWebhook(config))
+}
+
+/** `--max-packet-size`: whole bytes, up to what MQTT can send. */
+function parsePacketSize(value: string): number {
+  const size = /^\d+$/.test(value) ? Number(value) : Number.NaN
+  if (!(size >= 1 && size <= MQTT_MAX_PACKET_SIZE))
+    throw new UsageError(
+      `--max-packet-size must be a whole number of bytes from 1 to ${MQTT_MAX_PACKET_SIZE}, got '${value}'`,
+    )
+  return size
 }

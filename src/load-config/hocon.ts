@@ -1,16 +1,27 @@
 import { ConfigSyntaxError } from './errors.ts'
-import { type HoconObject, type HoconValue, setPath } from './hocon-object.ts'
+import { addInclude, type HoconObject, type HoconValue, setLocation, setPath } from './hocon-object.ts'
 
-export { type HoconObject, type HoconValue, isHoconObject } from './hocon-object.ts'
+export {
+  type HoconObject,
+  type HoconValue,
+  includesOf,
+  isHoconObject,
+  type Location,
+  locationOf,
+} from './hocon-object.ts'
 
 /**
- * The subset of HOCON that NanoMQ's config files use: `key = value`, `key: value` and `key { ... }`,
- * dotted keys (`headers.content-type`), fields and list elements separated by new lines or commas,
- * quoted and unquoted strings, numbers, booleans, `#` and `//` comments, and `include` lines (skipped).
- * Substitutions (`${...}`) and `+=` are refused with a clear error rather than half-supported.
+ * The dialect of HOCON that NanoMQ's config files are written in: `key = value`, `key: value` and
+ * `key { ... }`, dotted keys (`headers.content-type`), fields and list elements separated by new lines or
+ * commas, quoted and unquoted strings, numbers, booleans, `#` and `//` comments, and `include` lines
+ * (recorded, see `includesOf`). Substitutions (`${...}`) and `+=` are refused with a clear error.
  *
- * Unlike strict HOCON, an unquoted value may hold `:`, `/` and `#`, and a comment starts only at the
- * beginning of a value or after a space: `url = http://127.0.0.1/hook` and `topic = a/#` mean what they say.
+ * Why our own reader and not a HOCON library: NanoMQ's parser (flex/bison in NanoNNG) is lenient where
+ * HOCON is strict, and its own shipped files depend on it: `nodes [ ... ]` (an array with no `=`, in the
+ * 0.13.x bridge blocks), `'single-quoted'` strings (in its docs), `url = http://x/y` and `topic = a/#`
+ * unquoted (HOCON would end the value at `//` or `#`). A strict library refuses those files or reads them
+ * wrongly, and none reports where a value was written, which every config error here must name.
+ * (One file over 300 lines: the reader is a single state machine over the text.)
  */
 
 export interface Position {
@@ -93,7 +104,7 @@ class HoconParser {
       }
       if (c === '}' || c === ']' || c === ',') this.fail(`unexpected '${c}'`)
       const name = INCLUDE.test(this.text.slice(this.pos, this.pos + 20))
-        ? this.parseInclude(path)
+        ? this.parseInclude(target, path)
         : this.parseField(target, path)
       this.skipBlank(false)
       const next = this.peek()
@@ -104,14 +115,19 @@ class HoconParser {
   }
 
   private parseField(target: HoconObject, path: string[]): string {
+    const at = this.here()
     const keys = this.parseKey()
     const fullPath = [...path, ...keys]
     const name = fullPath.join('.')
     this.skipBlank(false)
+    this.skipNewlinesBeforeBracket()
     const c = this.peek()
     let value: HoconValue
     if (c === '{') {
       value = this.parseObject(fullPath)
+    } else if (c === '[') {
+      // `nodes [ ... ]`: not HOCON, but NanoMQ's parser takes it and its 0.13 files have it.
+      value = this.parseArray(name)
     } else if (c === '=' || c === ':') {
       this.advance()
       this.skipBlank(false)
@@ -121,19 +137,25 @@ class HoconParser {
     } else {
       this.fail(`expected '=', ':' or '{' after "${name}"`)
     }
-    setPath(target, keys, value)
+    setPath(target, keys, value, { ...at, prefix: path })
     return name
   }
 
-  /** `include "file"` and `include file("...")`: outside the webhook block they are skipped. */
-  private parseInclude(path: string[]): string {
+  /**
+   * `include "file"` and `include file("...")`: recorded on the object they are written in, for the parts
+   * that read them (the broker's password file); refused inside the webhook block.
+   */
+  private parseInclude(target: HoconObject, path: string[]): string {
     const at = this.here()
     if (path[0] === 'webhook')
       this.fail('include is not supported inside webhook { }: write the settings here', at)
+    let included: string | undefined
     while (this.peek() !== undefined && this.peek() !== '\n' && this.peek() !== '}' && this.peek() !== ',') {
-      if (this.peek() === '"') this.parseQuoted()
+      if (this.peek() === '"') included ??= this.parseQuoted()
       else this.advance()
     }
+    if (included !== undefined)
+      addInclude(target, { ...at, key: [...path, 'include'].join('.'), path: included })
     return 'include'
   }
 
@@ -156,9 +178,10 @@ class HoconParser {
   private parseValue(name: string, path: string[]): HoconValue {
     const c = this.peek()
     if (c === '{') return this.parseObject(path)
-    if (c === '[') return this.parseArray(name, path)
+    if (c === '[') return this.parseArray(name)
     if (c === '"')
       return this.text.startsWith('"""', this.pos) ? this.parseTripleQuoted() : this.parseQuoted()
+    if (c === "'") return this.parseSingleQuoted()
     if (c === '$' && this.peek(1) === '{')
       this.fail(`substitutions (\${...}) are not supported (in "${name}")`)
     if (c === undefined || VALUE_STOP.has(c) || this.atCommentStart())
@@ -174,7 +197,7 @@ class HoconParser {
     return object
   }
 
-  private parseArray(name: string, path: string[]): HoconValue[] {
+  private parseArray(name: string): HoconValue[] {
     const openedAt = this.here()
     this.advance()
     const items: HoconValue[] = []
@@ -188,7 +211,9 @@ class HoconParser {
       }
       if (c === ',') this.fail(`unexpected ',' in "${name}"`)
       if (c === '}') this.fail(`unexpected '}' in "${name}": is a ']' missing?`)
-      items.push(this.parseValue(`${name}[${items.length}]`, path))
+      const element = `${name}[${items.length}]`
+      setLocation(items, items.length, { ...this.here(), key: element })
+      items.push(this.parseValue(element, [element]))
       const crossedLine = this.skipBlank(true)
       const next = this.peek()
       if (next === ',') this.advance()
@@ -224,6 +249,18 @@ class HoconParser {
         this.fail(`invalid escape "\\${e ?? ''}" in a string`, escapeAt)
       }
     }
+  }
+
+  /** `'nmq/#'`, as NanoMQ's docs write a value: no escapes, up to the next `'` on the line. */
+  private parseSingleQuoted(): string {
+    const openedAt = this.here()
+    const end = this.text.indexOf("'", this.pos + 1)
+    const newline = this.text.indexOf('\n', this.pos)
+    if (end === -1 || (newline !== -1 && newline < end))
+      this.fail("this string is never closed (missing ')", openedAt)
+    const value = this.text.slice(this.pos + 1, end)
+    while (this.pos <= end) this.advance()
+    return value
   }
 
   private parseTripleQuoted(): string {
@@ -267,6 +304,17 @@ class HoconParser {
         return crossed
       }
     }
+  }
+
+  /** `subscription` then `[` on the next line: NanoMQ's 0.13 bridge blocks put the bracket there. */
+  private skipNewlinesBeforeBracket(): void {
+    if (this.peek() !== '\n') return
+    const saved = { pos: this.pos, line: this.line, column: this.column }
+    this.skipBlank(true)
+    if (this.peek() === '[' || this.peek() === '{') return
+    this.pos = saved.pos
+    this.line = saved.line
+    this.column = saved.column
   }
 
   private atCommentStart(): boolean {

@@ -1,40 +1,56 @@
 import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { resolveConfig } from '../config.ts'
 import type { WebhookConfig } from '../config-types.ts'
 import { WebhookConfigError } from '../errors.ts'
-import { type HoconObject, type HoconValue, isHoconObject, parseHocon } from './hocon.ts'
+import { parseHocon } from './hocon.ts'
 import { hasLegacyLines, parseLegacy } from './legacy.ts'
+import { type LocatedConfig, resolvePaths, withLocations } from './located.ts'
+import { translateWebhookSection, webhookSection } from './nanomq.ts'
 
-export { ConfigSyntaxError } from './errors.ts'
+export { ConfigFileError, ConfigSyntaxError } from './errors.ts'
 
 /** How a config file is written, told from its content (never from its name). */
 export type ConfigFormat = 'json' | 'hocon' | 'legacy'
 
 /**
- * Reads a NanoMQ config file: the HOCON `webhook { ... }` block of a `nanomq.conf` (other blocks are
- * ignored), the legacy flat `web.hook.*` lines of NanoMQ before 0.14 and EMQX 4, or JSON (the config
- * object itself, or `{ "webhook": { ... } }`). Returns the config `createWebhook` takes, already validated.
+ * Reads a NanoMQ or EMQX 4 config file: the HOCON `webhook { ... }` block of a `nanomq.conf` in every shape
+ * NanoMQ has shipped (other blocks are skipped), the flat `web.hook.*` lines of NanoMQ and of every EMQX 4
+ * release, or JSON (the config object itself, or `{ "webhook": { ... } }`). Relative file paths in it are
+ * taken from the file's directory. Returns the config `createWebhook` takes, already validated.
  *
  * @throws ConfigSyntaxError when the file cannot be parsed; its message names the file, line and column.
- * @throws WebhookConfigError when the file cannot be read or holds a bad value (the same error `createWebhook` gives).
+ * @throws ConfigFileError when a value is bad: the message names the file, line and column, the key as the file
+ *   writes it, and the reason (the same reason `createWebhook` gives).
+ * @throws WebhookConfigError when the file cannot be read or holds no webhook settings.
  */
 export function loadConfig(path: string): WebhookConfig {
-  const config = parseConfigText(readConfigFile(path), path)
-  resolveConfig(config)
-  return config
+  const located = readLocatedConfig(path)
+  withLocations(located, path, () => resolveConfig(located.config as unknown as WebhookConfig))
+  return located.config as unknown as WebhookConfig
 }
 
-/** Parses config `text` (the content of `file`) without validating its values. */
+/** The config of the file at `path` with where each key was written, not validated yet. */
+export function readLocatedConfig(path: string): LocatedConfig {
+  const located = parseLocatedConfig(readConfigFile(path), path)
+  resolvePaths(located.config, dirname(resolve(path)))
+  return located
+}
+
+/** Parses config `text` (the content of `file`) without validating its values or resolving its paths. */
 export function parseConfigText(text: string, file: string): WebhookConfig {
-  const format = detectFormat(text)
-  if (format === 'legacy') {
+  return parseLocatedConfig(text, file).config as unknown as WebhookConfig
+}
+
+function parseLocatedConfig(text: string, file: string): LocatedConfig {
+  if (detectFormat(text) === 'legacy') {
     if (!hasLegacyLines(text))
       throw new WebhookConfigError(file, 'no web.hook.* settings found (are they all commented out?)')
     return parseLegacy(text, file)
   }
-  const root =
-    format === 'json' ? (JSON.parse(text.replace(/^\uFEFF/, '')) as HoconValue) : parseHocon(text, file)
-  return webhookSection(root, file)
+  // JSON is read by the HOCON reader too (it is a subset), so that its errors have lines as well.
+  const { section, at } = webhookSection(parseHocon(text, file), file)
+  return translateWebhookSection(section, at, file)
 }
 
 /** JSON when it parses as JSON; legacy when it has `web.hook.` lines or only flat `key = value` lines; else HOCON. */
@@ -62,24 +78,7 @@ function looksFlat(text: string): boolean {
   return lines.length > 0 && lines.every((line) => /^[\w.-]+\s*=/.test(line) && !/[{[]\s*$/.test(line))
 }
 
-function webhookSection(root: HoconValue, file: string): WebhookConfig {
-  if (!isHoconObject(root)) throw new WebhookConfigError(file, 'expected an object with the webhook settings')
-  let section: HoconObject = root
-  if (Object.hasOwn(root, 'webhook')) {
-    const webhook = root.webhook
-    if (!isHoconObject(webhook)) throw new WebhookConfigError('webhook', 'must be a block: webhook { ... }')
-    section = webhook
-  } else if (!Object.hasOwn(root, 'url') && !Object.hasOwn(root, 'events')) {
-    throw new WebhookConfigError(
-      file,
-      'no webhook settings found: expected a webhook { ... } block, web.hook.* lines, or a JSON object',
-    )
-  }
-  // Validation (resolveConfig) is where a value's type and meaning are judged.
-  return section as unknown as WebhookConfig
-}
-
-function readConfigFile(path: string): string {
+export function readConfigFile(path: string): string {
   try {
     return readFileSync(path, 'utf8')
   } catch (error) {

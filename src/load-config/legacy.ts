@@ -1,24 +1,27 @@
-import type { EventRule, TlsConfig, WebhookConfig } from '../config-types.ts'
-import { WebhookConfigError } from '../errors.ts'
-import type { HookEventName } from '../events.ts'
-import { ConfigSyntaxError } from './errors.ts'
-import { type Position, parseHocon } from './hocon.ts'
+import type { EventRule } from '../config-types.ts'
+import { ConfigFileError, ConfigSyntaxError } from './errors.ts'
+import type { Location } from './hocon.ts'
+import { parseHocon } from './hocon.ts'
+import type { LocatedConfig } from './located.ts'
 
 /**
- * The flat `web.hook.*` lines of NanoMQ before 0.14 (`nanomq_old.conf`) and of EMQX 4 (`emqx_web_hook.conf`):
+ * The flat `web.hook.*` lines, in every generation that shipped them:
  *
- * ```
- * web.hook.url=http://127.0.0.1:80
- * web.hook.headers.content-type=application/json
- * web.hook.rule.message.publish.1={"action": "on_message_publish", "topic": "a/b"}
- * ```
+ * | who | keys |
+ * |---|---|
+ * | NanoMQ 0.10 to 0.13.5 (`nanomq.conf`, `nanomq_web_hook.conf`), `nanomq_old.conf` to today | `enable`, `url`, `headers.<name>`, `body.encoding_of_payload_field`, `ssl.{cacertfile,certfile,keyfile,verify,server_name_indication}`, `pool_size`, `rule.*` |
+ * | EMQX 4.0, 4.1 | `api.url`, `encode_payload` (`base64`/`base62`), `rule.*` |
+ * | EMQX 4.2 | adds `headers.<name>`, `ssl` (on/off), `ssl.{cafile,certfile,keyfile,verify}`, `pool_size` |
+ * | EMQX 4.3, 4.4 | `url`, `headers.<name>`, `body.encoding_of_payload_field`, `ssl.{cacertfile,certfile,keyfile,verify,server_name_indication}`, `pool_size`, `enable_pipelining`, `rule.*` |
  *
- * Every other line of the file belongs to another part of the broker and is ignored.
+ * A rule is `web.hook.rule.<client|session|message>.<event>.<n> = {"action": "...", "topic": "..."}`: the
+ * key names the event (as in NanoMQ and EMQX). Every other line of the file belongs to another part of
+ * the broker and is skipped here.
  */
 
 const LEGACY_LINE = /^\s*([^\s=]+)\s*=\s*(.*?)\s*$/
-const RULE_KEY = /^rule\.(client|session|message)\.([a-z_]+)\.([^.]+)$/
-/** Keys that mean nothing here and are accepted so that an EMQX 4 file loads as it is. */
+const RULE_KEY = /^rule\.(client|session|message)\.([A-Za-z_]+)\.([^.]+)$/
+/** EMQX 4.4's HTTP pipelining switch: our sender keeps its own `pipelining` setting. */
 const IGNORED_KEYS = new Set(['enable_pipelining'])
 const KNOWN_KEYS = [
   'enable',
@@ -26,13 +29,17 @@ const KNOWN_KEYS = [
   'api.url',
   'headers.<name>',
   'body.encoding_of_payload_field',
+  'encode_payload',
   'pool_size',
+  'ssl',
   'ssl.cacertfile',
+  'ssl.cafile',
   'ssl.certfile',
   'ssl.keyfile',
   'ssl.verify',
   'ssl.server_name_indication',
-  'rule.<client|session|message>.<name>.<n>',
+  'enable_pipelining',
+  'rule.<client|session|message>.<event>.<n>',
 ]
 
 /** Whether `text` has an uncommented `web.hook.` line. */
@@ -40,79 +47,120 @@ export function hasLegacyLines(text: string): boolean {
   return /^[ \t]*web\.hook\./m.test(text)
 }
 
-/** Builds the config from the `web.hook.*` lines of `text`; other lines are ignored. */
-export function parseLegacy(text: string, file: string): WebhookConfig {
+/** Builds the config from the `web.hook.*` lines of `text`, with the line of each key; other lines are skipped. */
+export function parseLegacy(text: string, file: string): LocatedConfig {
   const config: Record<string, unknown> = {}
+  const where = new Map<string, Location>()
   const headers: Record<string, string> = {}
-  const tls: TlsConfig = {}
+  const tls: Record<string, unknown> = {}
+  let sslSwitch: { on: boolean; at: Location } | undefined
   const events: EventRule[] = []
-  const lines = text.split('\n')
-  for (const [index, line] of lines.entries()) {
-    const trimmed = line.trim()
-    if (!trimmed.startsWith('web.hook.')) continue
+  let fallback: Location | undefined
+  for (const [index, line] of text.split('\n').entries()) {
+    if (!line.trim().startsWith('web.hook.')) continue
+    const keyColumn = line.indexOf('web.hook.') + 1
     const match = LEGACY_LINE.exec(line)
-    if (!match)
-      throw new ConfigSyntaxError(
-        file,
-        index + 1,
-        line.indexOf('web.hook.') + 1,
-        "expected 'web.hook.<key> = <value>'",
-      )
-    const key = (match[1] as string).slice('web.hook.'.length)
+    if (!match) throw new ConfigSyntaxError(file, index + 1, keyColumn, "expected 'web.hook.<key> = <value>'")
+    const written = match[1] as string
+    const key = written.slice('web.hook.'.length)
     const raw = match[2] as string
     const value = unquote(raw)
-    const at = { line: index + 1, column: line.indexOf(raw) + 1 }
+    const at: Location = { line: index + 1, column: keyColumn, key: written }
+    const valueAt = { line: index + 1, column: line.indexOf(raw, keyColumn + written.length) + 1 }
+    fallback ??= at
+    const set = (path: string, target: Record<string, unknown>, name: string, parsed: unknown) => {
+      target[name] = parsed
+      where.set(path, at)
+    }
 
-    if (key === 'url' || key === 'api.url') config.url = value
-    else if (key === 'enable') config.enable = toBoolean(value)
-    else if (key === 'pool_size') config.pool_size = toNumber(value)
-    else if (key === 'body.encoding_of_payload_field') config.body = { encoding: value }
-    else if (key.startsWith('headers.')) headers[key.slice('headers.'.length)] = value
-    else if (key.startsWith('ssl.')) setTls(tls, key, value)
-    else if (RULE_KEY.test(key)) events.push(parseRule(key, raw, file, at))
-    else if (!IGNORED_KEYS.has(key))
-      throw new WebhookConfigError(
-        `web.hook.${key}`,
+    if (key === 'url' || key === 'api.url') set('url', config, 'url', value)
+    else if (key === 'enable') set('enable', config, 'enable', toBoolean(value))
+    else if (key === 'pool_size') set('pool_size', config, 'pool_size', toNumber(value))
+    else if (key === 'body.encoding_of_payload_field' || key === 'encode_payload') {
+      config.body = { encoding: value }
+      where.set('body', at)
+      where.set('body.encoding', at)
+    } else if (key.startsWith('headers.')) set(key, headers, key.slice('headers.'.length), value)
+    else if (key === 'ssl') sslSwitch = { on: toBoolean(value) === true, at }
+    else if (key.startsWith('ssl.')) setTls(tls, key.slice('ssl.'.length), value, at, where, file)
+    else if (RULE_KEY.test(key)) {
+      where.set(`events[${events.length}]`, at)
+      where.set(`events[${events.length}].event`, at)
+      where.set(`events[${events.length}].topic`, at)
+      events.push(parseRule(key, written, raw, file, valueAt))
+    } else if (!IGNORED_KEYS.has(key))
+      throw new ConfigFileError(
+        file,
+        at.line,
+        at.column,
+        written,
         `unknown key; the web.hook keys are ${KNOWN_KEYS.join(', ')}`,
       )
   }
   if (Object.keys(headers).length > 0) config.headers = headers
-  if (Object.keys(tls).length > 0) config.tls = tls
+  // EMQX 4.2's `web.hook.ssl = off` (its default) leaves the ssl.* files unused.
+  if (Object.keys(tls).length > 0 && sslSwitch?.on !== false) config.tls = tls
   config.events = events
-  return config as unknown as WebhookConfig
+  // EMQX ships its file with every rule commented out: it starts and fires nothing. So do we.
+  if (events.length === 0 && config.enable !== false) config.enable = false
+  return { config, where, fallback: fallback ?? { line: 1, column: 1, key: 'web.hook' } }
 }
 
-/** `rule.message.publish.1 = {"action": "on_message_publish", "topic": "a/#"}`; the action names the event. */
-function parseRule(key: string, raw: string, file: string, at: Position): EventRule {
+/** `rule.message.publish.1 = {"action": "on_message_publish", "topic": "a/#"}`: the key names the event. */
+function parseRule(
+  key: string,
+  written: string,
+  raw: string,
+  file: string,
+  at: { line: number; column: number },
+): EventRule {
   if (!raw.startsWith('{'))
     throw new ConfigSyntaxError(
       file,
       at.line,
       at.column,
-      `the rule web.hook.${key} must be a JSON object like {"action": "on_message_publish", "topic": "a/#"}`,
+      `the rule ${written} must be a JSON object like {"action": "on_message_publish", "topic": "a/#"}`,
     )
   // JSON is a subset of HOCON, and the HOCON parser says where a broken rule is broken.
   const { action, ...rest } = parseHocon(raw, file, at)
   const [, group, name] = RULE_KEY.exec(key) as RegExpExecArray
-  const event = (typeof action === 'string' ? action : `on_${group}_${name}`) as HookEventName
+  const event = `on_${group}_${name}`
+  if (action !== undefined && (typeof action !== 'string' || action.toLowerCase() !== event))
+    throw new ConfigFileError(
+      file,
+      at.line,
+      at.column,
+      written,
+      `this rule fires ${event} (the key names the event); its action must be "${event}" or left out`,
+    )
   return { event, ...rest } as EventRule
 }
 
-function setTls(tls: TlsConfig, key: string, value: string): void {
-  const name = key.slice('ssl.'.length)
-  if (name === 'cacertfile' || name === 'certfile' || name === 'keyfile') tls[name] = value
-  else if (name === 'verify') tls.verify_peer = toBoolean(value) as boolean
-  else if (name === 'server_name_indication') {
-    // NanoMQ and EMQX let 'disable' skip the name check; we always check it, so refuse rather than mislead.
-    if (value === 'disable' || value === 'false')
-      throw new WebhookConfigError(
-        `web.hook.${key}`,
-        `'${value}' is not supported: the certificate's name is always checked; give the expected host name`,
-      )
-    tls.server_name_indication = value
-  } else
-    throw new WebhookConfigError(
-      `web.hook.${key}`,
+function setTls(
+  tls: Record<string, unknown>,
+  name: string,
+  value: string,
+  at: Location,
+  where: Map<string, Location>,
+  file: string,
+): void {
+  const set = (key: string, parsed: unknown) => {
+    tls[key] = parsed
+    where.set(`tls.${key}`, at)
+    where.set('tls', at)
+  }
+  if (name === 'cacertfile' || name === 'cafile') set('cacertfile', value)
+  else if (name === 'certfile' || name === 'keyfile') set(name, value)
+  else if (name === 'verify') set('verify_peer', toBoolean(value))
+  // NanoMQ documents true/false, EMQX a host name or `disable`: false and disable both mean "send none".
+  else if (name === 'server_name_indication')
+    set('server_name_indication', value === 'disable' ? false : toBoolean(value))
+  else
+    throw new ConfigFileError(
+      file,
+      at.line,
+      at.column,
+      at.key,
       `unknown key; the web.hook keys are ${KNOWN_KEYS.join(', ')}`,
     )
 }

@@ -125,10 +125,12 @@ function checkVerifyPeer(value: unknown, key: string): boolean {
   return value
 }
 
+/** NanoMQ documents true/false, EMQX a name: `true` is the url's host (undefined), `false` none (''). */
 function checkServerName(value: unknown, key: string): string | undefined {
-  if (value === undefined) return undefined
+  if (value === undefined || value === true) return undefined
+  if (value === false) return ''
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new WebhookConfigError(key, `must be a non-empty host name, got ${typeOf(value)}`)
+    throw new WebhookConfigError(key, `must be true, false or a host name, got ${typeOf(value)}`)
   }
   return value
 }

@@ -1,5 +1,7 @@
 import type { Packet } from 'mqtt-packet'
+import { ObserverError, type ObserverErrorCode } from '../../errors.ts'
 import type { Webhook } from '../../webhook-types.ts'
+import { type PacketBudget, packetSizeOf, resolveMaxPacketSize } from './budget.ts'
 import { handleClose } from './handlers/close.ts'
 import { handleConnack } from './handlers/connack.ts'
 import { handleConnect } from './handlers/connect.ts'
@@ -14,19 +16,25 @@ import { handleUnsubscribe } from './handlers/unsubscribe.ts'
 import type { MessageOrigins } from './origins.ts'
 import { type ConnectionState, createConnectionState } from './state.ts'
 
-/** The largest remaining length MQTT can encode (four bytes of variable length integer). */
-export const MQTT_MAX_REMAINING_LENGTH = 268_435_455
-
 export interface ObserverOptions {
   /** The client's address, for `ipaddress`. `wrapStream` defaults it to the socket's `remoteAddress`. */
   remoteAddress?: string
   /**
-   * Packets with a larger remaining length are not buffered for parsing: the connection stops being
-   * observed and the webhook reports it (the bytes still pass). Only raw streams (`wrapStream`, the proxy)
-   * use it.
-   * @default 268435455 (MQTT's own limit)
+   * The largest packet, in bytes (fixed header included, as MQTT 5's Maximum Packet Size), that is parsed
+   * for events. Past it the connection stops being observed and the webhook reports it once
+   * (`ObserverError`, `ERR_MQTT_PACKET_TOO_LARGE`); its bytes still pass. Packets no rule needs are
+   * skipped whatever their size. At most 268435460 (the largest packet MQTT can encode) and at most
+   * `packetBudget.bytes`.
+   * @default 1048576 (1 MiB)
    */
   maxPacketSize?: number
+  /**
+   * Bytes that packets still arriving may hold, shared by the streams given the same budget (`wrapStream`,
+   * the proxy; a packet observer holds nothing). Past it the connection whose packet does not fit stops
+   * being observed and is reported once (`ERR_MQTT_PACKET_BUDGET`).
+   * @default the process-wide budget, `processPacketBudget` (64 MiB)
+   */
+  packetBudget?: PacketBudget
 }
 
 export interface PacketObserver {
@@ -66,7 +74,8 @@ const outboundHandlers: Partial<Record<Packet['cmd'], Handler>> = {
  * clean DISCONNECT discards it, a will delay may outlive a reconnect), and the wire never says.
  */
 export function createPacketObserver(webhook: Webhook, options: ObserverOptions = {}): PacketObserver {
-  return new ConnectionObserver(webhook, options.remoteAddress)
+  const maxPacketSize = resolveMaxPacketSize(options.maxPacketSize)
+  return new ConnectionObserver(webhook, options.remoteAddress, undefined, maxPacketSize)
 }
 
 /** The observer of one connection; raw streams also use `fail` and `protocolVersion`. */
@@ -74,8 +83,19 @@ export class ConnectionObserver implements PacketObserver {
   readonly state: ConnectionState
   /** Set once the connection showed something we cannot follow: no more packets are looked at. */
   stopped = false
+  /** Called once when it stops: raw streams give back what their taps hold. */
+  onStop: (() => void) | undefined
 
-  constructor(webhook: Webhook, remoteAddress: string | undefined, origins?: MessageOrigins) {
+  /**
+   * @param maxPacketSize Checked here only for packets handed in already parsed (`createPacketObserver`);
+   *   raw streams check it on the wire, before buffering anything.
+   */
+  constructor(
+    webhook: Webhook,
+    remoteAddress: string | undefined,
+    origins?: MessageOrigins,
+    private readonly maxPacketSize?: number,
+  ) {
     this.state = createConnectionState(webhook, remoteAddress, origins)
   }
 
@@ -106,12 +126,18 @@ export class ConnectionObserver implements PacketObserver {
 
   /** Stops observing the connection and reports why, once. */
   fail(direction: 'inbound' | 'outbound', reason: string): void {
+    this.stop('ERR_MQTT_MALFORMED', `malformed ${direction} MQTT: ${reason}`)
+  }
+
+  /** Stops observing the connection, the bytes going on unobserved, and reports `what` once under `code`. */
+  stop(code: ObserverErrorCode, what: string): void {
     if (this.stopped) return
     this.stopped = true
     this.state.pendingSubscribes.clear()
     this.state.pendingUnsubscribes.clear()
     this.state.inflight.clear()
-    this.report(`malformed ${direction} MQTT: ${reason}; no longer observing this connection`)
+    this.onStop?.()
+    this.report(`${what}; no longer observing this connection`, code)
   }
 
   private dispatch(
@@ -122,6 +148,11 @@ export class ConnectionObserver implements PacketObserver {
     if (this.stopped || this.state.closed) return
     const handler = handlers[packet.cmd]
     if (handler === undefined) return
+    if (this.maxPacketSize !== undefined && packetSize(packet) > this.maxPacketSize) {
+      const what = `${direction} ${packet.cmd.toUpperCase()} of ${packetSize(packet)} bytes`
+      this.stop('ERR_MQTT_PACKET_TOO_LARGE', `${what} is over maxPacketSize (${this.maxPacketSize})`)
+      return
+    }
     try {
       handler(this.state, packet)
     } catch (error) {
@@ -133,14 +164,25 @@ export class ConnectionObserver implements PacketObserver {
     }
   }
 
-  private report(what: string): void {
+  private report(what: string, code: ObserverErrorCode = 'ERR_MQTT_MALFORMED'): void {
     const { clientid, ipaddress } = this.state
     const who = this.state.connecting ? `client "${clientid}"` : 'a client that has not sent CONNECT'
     const where = ipaddress === undefined ? '' : ` (${ipaddress})`
     try {
-      this.state.webhook.reportError(new Error(`mqtt-webhook: ${who}${where}: ${what}`))
+      this.state.webhook.reportError(new ObserverError(code, `mqtt-webhook: ${who}${where}: ${what}`))
     } catch {
       // reportError must not throw, but a broken webhook must not break the connection either.
     }
   }
+}
+
+/**
+ * A parsed packet's size, from mqtt-packet's `length` (the remaining length) when it has one; else, for a
+ * packet built in code, from its payload alone (a lower bound, enough to catch the large ones).
+ */
+function packetSize(packet: Packet): number {
+  const { length, payload } = packet as { length?: unknown; payload?: unknown }
+  if (typeof length === 'number') return packetSizeOf(length)
+  if (typeof payload === 'string') return Buffer.byteLength(payload)
+  return payload instanceof Uint8Array ? payload.byteLength : 0
 }

@@ -80,8 +80,23 @@ export function isSysTopic(topic: string): boolean {
   return topic === '$SYS' || topic.startsWith('$SYS/')
 }
 
-/** A copy, so that a queued event does not pin the socket chunk its payload was sliced from. */
+/**
+ * Buffers that raw-stream taps allocated for one packet alone (by their `ArrayBuffer`): nothing else
+ * writes to them or is pinned by them, so a payload sliced from one is kept as it is.
+ */
+const exclusiveBuffers = new WeakSet<ArrayBufferLike>()
+
+/** Marks `packet` as a buffer of its own, whose payload `ownBytes` need not copy. */
+export function markExclusive(packet: Buffer): void {
+  exclusiveBuffers.add(packet.buffer)
+}
+
+/**
+ * The payload as bytes a queued event may keep: a copy, so that it does not pin the socket chunk it was
+ * sliced from (or share memory its caller may reuse), except when it already lies in a packet's own buffer.
+ */
 export function ownBytes(payload: string | Buffer): Buffer {
+  if (typeof payload !== 'string' && exclusiveBuffers.has(payload.buffer)) return payload
   return Buffer.from(payload)
 }
 

@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream'
 import type { Webhook } from '../../webhook-types.ts'
-import { ConnectionObserver, MQTT_MAX_REMAINING_LENGTH, type ObserverOptions } from './observer.ts'
+import { resolvePacketLimits } from './budget.ts'
+import { ConnectionObserver, type ObserverOptions } from './observer.ts'
 import type { MessageOrigins } from './origins.ts'
 import { PacketTap, selectPackets, wantsAnything } from './tap.ts'
 
@@ -9,22 +10,39 @@ export interface ConnectionTaps {
   observer: ConnectionObserver
   inbound: PacketTap
   outbound: PacketTap
+  /** The connection ended: gives back what its taps hold, then closes the observer (`error`: not cleanly). */
+  close(error?: Error): void
 }
 
-/** Builds the taps of one connection, or `null` when nothing is wanted, so the caller can just pipe. */
+/**
+ * Builds the taps of one connection, or `null` when nothing is wanted, so the caller can just pipe.
+ * Throws a `RangeError` on bad size options (see `resolvePacketLimits`).
+ */
 export function tapConnection(
   webhook: Webhook,
   options: ObserverOptions,
   origins?: MessageOrigins,
 ): ConnectionTaps | null {
+  const limits = resolvePacketLimits(options)
   if (!wantsAnything(webhook)) return null
   const observer = new ConnectionObserver(webhook, options.remoteAddress, origins)
   const selection = selectPackets(webhook, origins !== undefined)
-  const limit = options.maxPacketSize ?? MQTT_MAX_REMAINING_LENGTH
+  const inbound = new PacketTap(observer, 'inbound', selection.inbound, limits)
+  const outbound = new PacketTap(observer, 'outbound', selection.outbound, limits)
+  // A connection that stops being observed holds nothing, whichever direction stopped it.
+  observer.onStop = () => {
+    inbound.release()
+    outbound.release()
+  }
   return {
     observer,
-    inbound: new PacketTap(observer, 'inbound', selection.inbound, limit),
-    outbound: new PacketTap(observer, 'outbound', selection.outbound, limit),
+    inbound,
+    outbound,
+    close(error) {
+      inbound.release()
+      outbound.release()
+      observer.close(error)
+    },
   }
 }
 
@@ -32,6 +50,9 @@ export function tapConnection(
  * A Duplex that passes `socket`'s bytes through unchanged in both directions and observes both: what the
  * socket receives (client to server) comes out of it, what is written to it (server to client) goes to the
  * socket. Hand it to MQTT server code in place of the socket.
+ *
+ * Throws a `RangeError` when `maxPacketSize` is not a positive integer, is over MQTT's limit, or is larger
+ * than `packetBudget`.
  */
 export function wrapStream(socket: Duplex, webhook: Webhook, options: ObserverOptions = {}): Duplex {
   const remoteAddress = options.remoteAddress ?? (socket as { remoteAddress?: string }).remoteAddress
@@ -94,6 +115,6 @@ class ObservedStream extends Duplex {
   private closeObserver(error?: Error): void {
     if (this.closedObserver) return
     this.closedObserver = true
-    this.taps?.observer.close(error)
+    this.taps?.close(error)
   }
 }

@@ -1,9 +1,12 @@
 import { isUtf8 } from 'node:buffer'
 import mqtt, { type Packet, type Parser } from 'mqtt-packet'
+import type { ObserverErrorCode } from '../../errors.ts'
 import { HOOK_EVENT_NAMES, type HookEventName } from '../../events.ts'
 import type { Webhook } from '../../webhook-types.ts'
+import type { PacketLimits } from './budget.ts'
 import type { ConnectionObserver } from './observer.ts'
 import { decodePublish } from './publish-decoder.ts'
+import { markExclusive } from './state.ts'
 
 export type Direction = 'inbound' | 'outbound'
 
@@ -19,6 +22,31 @@ const SUBACK = 9
 const UNSUBSCRIBE = 10
 const UNSUBACK = 11
 const DISCONNECT = 14
+
+const TYPE_NAMES = [
+  'reserved',
+  'CONNECT',
+  'CONNACK',
+  'PUBLISH',
+  'PUBACK',
+  'PUBREC',
+  'PUBREL',
+  'PUBCOMP',
+  'SUBSCRIBE',
+  'SUBACK',
+  'UNSUBSCRIBE',
+  'UNSUBACK',
+  'PINGREQ',
+  'PINGRESP',
+  'DISCONNECT',
+  'AUTH',
+] as const
+
+/**
+ * From this size a packet gathered from several chunks gets a buffer of its own (not a slice of Node's
+ * shared pool), so that the event can keep its payload without a second copy (`ownBytes`).
+ */
+const EXCLUSIVE_BUFFER_BYTES = 4096
 
 /** Which packet types a direction must parse; the rest are only counted past. Indexed by packet type. */
 export type PacketSelection = readonly boolean[]
@@ -70,7 +98,12 @@ enum Step {
 /**
  * Follows one direction of a raw MQTT byte stream: finds packet boundaries from the fixed header, skips the
  * packets nobody needs without buffering them, and parses the others with mqtt-packet. Never changes or
- * holds back the bytes; on anything it cannot follow it asks the observer to stop.
+ * holds back the bytes; on anything it cannot follow, or a packet over the size limits, it asks the
+ * observer to stop.
+ *
+ * A packet inside one chunk is parsed where it lies. One spread over chunks is copied, as it arrives, into a
+ * buffer of exactly its size, taken from the shared budget until it is parsed: that copy is the only one
+ * (the event's payload is a slice of it), and no socket chunk stays pinned by a few bytes of a packet.
  */
 export class PacketTap {
   private step = Step.Header
@@ -78,7 +111,12 @@ export class PacketTap {
   private headerLength = 0
   private remaining = 0
   private multiplier = 1
-  private collected: Buffer[] | null = null
+  private wanted = false
+  /** The packet being gathered across chunks, and how much of it has arrived. */
+  private packet: Buffer | null = null
+  private filled = 0
+  /** Bytes taken from the budget for `packet`. */
+  private reserved = 0
   private parser: Parser | null = null
   private parserVersion = 0
   private seenPacket = false
@@ -87,7 +125,7 @@ export class PacketTap {
     private readonly observer: ConnectionObserver,
     private readonly direction: Direction,
     private readonly selection: PacketSelection,
-    private readonly maxPacketSize: number,
+    private readonly limits: PacketLimits,
   ) {}
 
   /** Looks at a chunk that is on its way; never throws. */
@@ -98,6 +136,14 @@ export class PacketTap {
     } catch (error) {
       this.fail(`could not be followed: ${(error as Error).message}`)
     }
+  }
+
+  /** Drops the packet being gathered, if any, and gives its bytes back to the budget. */
+  release(): void {
+    this.packet = null
+    if (this.reserved === 0) return
+    this.limits.budget.give(this.reserved)
+    this.reserved = 0
   }
 
   private scan(chunk: Buffer): void {
@@ -121,18 +167,18 @@ export class PacketTap {
           return
         }
         if (!this.beginBody()) return
-        if (this.collected !== null && packetStart !== -1 && offset + this.remaining <= chunk.length) {
-          this.collected = null
+        if (this.wanted && packetStart !== -1 && offset + this.remaining <= chunk.length) {
           this.step = Step.Header
           offset += this.remaining
           this.parse(chunk.subarray(packetStart, offset))
           continue
         }
+        if (this.wanted && !this.gather()) return
         if (this.remaining === 0) this.endBody()
         continue
       }
       const take = Math.min(this.remaining, chunk.length - offset)
-      this.collected?.push(chunk.subarray(offset, offset + take))
+      if (this.packet !== null) this.filled += chunk.copy(this.packet, this.filled, offset, offset + take)
       offset += take
       this.remaining -= take
       if (this.remaining === 0) this.endBody()
@@ -158,6 +204,7 @@ export class PacketTap {
     return true
   }
 
+  /** Decides whether the packet whose length just ended is parsed; stops the connection if it is too large. */
   private beginBody(): boolean {
     const first = this.header[0] as number
     const type = first >> 4
@@ -167,18 +214,46 @@ export class PacketTap {
     if (wanted && type === PUBLISH && this.direction === 'outbound' && (first & 0x06) === 0)
       wanted =
         this.observer.protocolVersion === 5 || this.observer.state.webhook.wants('on_message_delivered')
-    if (wanted && this.remaining > this.maxPacketSize)
-      return this.fail(`remaining length ${this.remaining} over the limit of ${this.maxPacketSize}`)
-    this.collected = wanted ? [Buffer.from(this.header.subarray(0, this.headerLength))] : null
+    this.wanted = wanted
     this.step = Step.Body
+    const size = this.headerLength + this.remaining
+    if (wanted && size > this.limits.maxPacketSize)
+      return this.stop(
+        'ERR_MQTT_PACKET_TOO_LARGE',
+        `${this.direction} ${TYPE_NAMES[type]} of ${size} bytes is over maxPacketSize (${this.limits.maxPacketSize})`,
+      )
+    return true
+  }
+
+  /** Starts gathering a packet that goes on in later chunks, if the budget has room for it. */
+  private gather(): boolean {
+    const size = this.headerLength + this.remaining
+    const { budget } = this.limits
+    if (!budget.take(size)) {
+      const type = TYPE_NAMES[(this.header[0] as number) >> 4]
+      return this.stop(
+        'ERR_MQTT_PACKET_BUDGET',
+        `${this.direction} ${type} of ${size} bytes does not fit the packet budget (${budget.used} of ${budget.bytes} bytes held by packets still arriving)`,
+      )
+    }
+    this.reserved = size
+    const packet = size >= EXCLUSIVE_BUFFER_BYTES ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size)
+    if (size >= EXCLUSIVE_BUFFER_BYTES) markExclusive(packet)
+    this.filled = this.header.copy(packet, 0, 0, this.headerLength)
+    this.packet = packet
     return true
   }
 
   private endBody(): void {
     this.step = Step.Header
-    const parts = this.collected
-    this.collected = null
-    if (parts !== null) this.parse(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts))
+    const packet = this.packet
+    if (packet === null) return
+    this.packet = null
+    try {
+      this.parse(packet)
+    } finally {
+      this.release()
+    }
   }
 
   /** Parses one whole packet (fixed header included) and hands it to the observer. */
@@ -212,8 +287,14 @@ export class PacketTap {
   }
 
   private fail(reason: string): false {
-    this.collected = null
+    this.release()
     this.observer.fail(this.direction, reason)
+    return false
+  }
+
+  private stop(code: ObserverErrorCode, what: string): false {
+    this.release()
+    this.observer.stop(code, what)
     return false
   }
 }
