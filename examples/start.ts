@@ -47,7 +47,10 @@ const stop = async () => {
   await receiver.close()
   console.log(`\nwebhook: ${formatStats(broker.webhook.stats())}`)
 }
-stopOnSignal(stop)
+stopOnSignal(undefined, async () => {
+  await stop()
+  return 0
+})
 
 console.log('\ndemo: a subscriber and a publisher connect')
 const subscriber = await mqtt.connectAsync(broker.url, {

@@ -1,5 +1,9 @@
 import type { HookEventName } from './events.ts'
 
+/**
+ * How the `payload` field of message events is written: `plain` (UTF-8 text), `base64` (RFC 4648, padded)
+ * or `base62` (NanoMQ's alphabet, as `base-x` encodes it).
+ */
 export type PayloadEncoding = 'plain' | 'base64' | 'base62'
 
 /** One entry of `events`: which event fires, optionally only for topics matching `topic`. */
@@ -10,87 +14,99 @@ export interface EventRule {
    * An MQTT topic filter (`+` one level, `#` the rest). Only on events that carry a topic.
    * @default every topic
    */
-  topic?: string
+  topic?: string | undefined
+}
+
+/** The `body` key: how the body is written. */
+export interface BodyConfig {
+  /**
+   * Encoding of the `payload` field (case-insensitive).
+   * @default 'plain'
+   */
+  encoding?: PayloadEncoding | Uppercase<PayloadEncoding> | undefined
 }
 
 /** TLS settings for `https:` endpoints; files are PEM. */
 export interface TlsConfig {
   /** Private key of the client certificate (mutual TLS). */
-  keyfile?: string
+  keyfile?: string | undefined
   /** Client certificate presented to the endpoint (mutual TLS). */
-  certfile?: string
+  certfile?: string | undefined
   /** A CA to trust in addition to Node's bundled ones. */
-  cacertfile?: string
+  cacertfile?: string | undefined
   /**
    * Verify the endpoint's certificate. `false` is allowed but warns once at creation.
    * @default true
    */
-  verify_peer?: boolean
+  verify_peer?: boolean | undefined
   /**
    * SNI, as NanoMQ and EMQX 4 spell it: a host name is sent in the handshake and checked against the
    * certificate; `true` sends the url's host (when it is a name, not an IP address); `false` sends none
    * (EMQX's `disable`). The certificate is always checked against the name given, or the url's host.
    * @default true
    */
-  server_name_indication?: string | boolean
+  server_name_indication?: string | boolean | undefined
 }
 
+/** How failed attempts are retried: exponential backoff with full jitter, honouring `Retry-After`. */
 export interface RetryConfig {
   /**
    * Attempts per event, the first included.
    * @default 3
    */
-  max_attempts?: number
+  max_attempts?: number | undefined
   /**
    * Upper bound of the first backoff, in ms; it doubles with each retry (full jitter).
    * @default 100
    */
-  base_delay?: number
+  base_delay?: number | undefined
   /**
    * Upper bound of any backoff, in ms.
    * @default 30000
    */
-  max_delay?: number
+  max_delay?: number | undefined
 }
 
-/** The configuration `createWebhook` takes: NanoMQ's `webhook { ... }` keys (SPEC §3). */
-export interface WebhookConfig {
+/**
+ * The configuration `createWebhook` takes: NanoMQ's `webhook { ... }` keys. `{ enable: false }` alone is
+ * valid (a webhook that sends nothing); otherwise `url` and `events` are required.
+ */
+export type WebhookConfig = EnabledWebhookConfig | DisabledWebhookConfig
+
+/** A webhook that posts: `url` and `events` are required. */
+export interface EnabledWebhookConfig {
   /** The endpoint, `http:` or `https:`; path and query are kept. */
   url: string
   /**
    * Headers sent with every request.
    * @default { 'content-type': 'application/json' }
    */
-  headers?: Record<string, string>
-  body?: {
-    /**
-     * Encoding of the `payload` field (case-insensitive).
-     * @default 'plain'
-     */
-    encoding?: PayloadEncoding | Uppercase<PayloadEncoding>
-  }
+  headers?: Record<string, string> | undefined
+  /** How the body is written. */
+  body?: BodyConfig | undefined
   /**
    * Most requests in flight at once, and most keep-alive sockets.
    * @default 32
    */
-  pool_size?: number
+  pool_size?: number | undefined
   /**
    * One attempt's deadline in ms; past it the request is cancelled (and retried).
    * @default 5000
    */
-  cancel_timeout?: number
+  cancel_timeout?: number | undefined
   /** Which events fire. At least one. */
   events: EventRule[]
   /** TLS for `https:` endpoints. `ssl` is accepted as an alias, as NanoMQ's parser does. */
-  tls?: TlsConfig
-  ssl?: TlsConfig
+  tls?: TlsConfig | undefined
+  /** NanoMQ's name for `tls`; give one or the other. */
+  ssl?: TlsConfig | undefined
   /** Retries after a network error, a timeout, 408, 429 or 5xx. */
-  retry?: RetryConfig
+  retry?: RetryConfig | undefined
   /**
    * Most events waiting to be sent; past it the oldest waiting event is dropped and reported.
    * @default 100000
    */
-  max_queue?: number
+  max_queue?: number | undefined
   /**
    * Most bytes of events waiting to be sent (their bodies, or for message events their fields and payload),
    * at most 2147483647; past it the oldest waiting events are dropped and reported (`queue_bytes_full`).
@@ -101,17 +117,24 @@ export interface WebhookConfig {
    * `'per-client'` delivers one client's events one at a time, in the order they happened.
    * @default 'none'
    */
-  ordering?: 'none' | 'per-client'
+  ordering?: 'none' | 'per-client' | undefined
   /** Standard Webhooks signing secret(s), `whsec_...`; several give several signatures (rotation). */
-  secret?: string | string[]
+  secret?: string | string[] | undefined
   /**
    * `false` builds a webhook that sends nothing.
    * @default true
    */
-  enable?: boolean
+  enable?: boolean | undefined
   /** NanoMQ's dotted spellings of `headers.<name>` and `body.encoding`. */
   [dotted: `headers.${string}`]: string
-  'body.encoding'?: PayloadEncoding | Uppercase<PayloadEncoding>
+  /** NanoMQ's dotted spelling of `body.encoding`. */
+  'body.encoding'?: PayloadEncoding | Uppercase<PayloadEncoding> | undefined
+}
+
+/** A webhook that sends nothing: every other key may be left out (and is still checked when given). */
+export interface DisabledWebhookConfig extends Partial<Omit<EnabledWebhookConfig, 'enable'>> {
+  /** `false`: nothing is sent. */
+  enable: false
 }
 
 /** Validated, defaulted configuration: what the core works from. */

@@ -1,5 +1,6 @@
 /** Thrown by `createWebhook` and `loadConfig` when the configuration is invalid. */
 export class WebhookConfigError extends Error {
+  /** `'WebhookConfigError'`, for logs and `instanceof`-free checks. */
   override name = 'WebhookConfigError'
 
   /**
@@ -28,6 +29,7 @@ export type ObserverErrorCode =
  * (`wrapStream`, the proxy) or a packet observer stops following a connection. Its bytes still pass.
  */
 export class ObserverError extends Error {
+  /** `'ObserverError'`; `code` says why. */
   override name = 'ObserverError'
 
   /**

@@ -1,28 +1,38 @@
 import type { PayloadEncoding } from './config-types.ts'
 import { encodeBase62Async } from './encoding/base62-async.ts'
 import { asBuffer, encodePayload, isSlowToEncode } from './encoding/payload.ts'
-import { type HookEvent, type HookEventName, MESSAGE_EVENT_NAMES } from './events.ts'
+import {
+  type HookEvent,
+  type HookEventBody,
+  type HookEventName,
+  MESSAGE_EVENT_NAMES,
+  type MessageDeliveryBody,
+} from './events.ts'
 
+/** The second argument of `formatEvent`. */
 export interface FormatOptions {
   /**
    * Encoding of the `payload` field of message events.
    * @default 'plain'
    */
-  encoding?: PayloadEncoding
+  encoding?: PayloadEncoding | undefined
 }
 
 type Body = Record<string, unknown>
-type BodyBuilder<E extends HookEvent> = (event: E, payload: string) => Body
+type BodyBuilder<N extends HookEventName> = (
+  event: Extract<HookEvent, { event: N }>,
+  payload: string,
+) => HookEventBody<N>
 
 /** NanoMQ sends the string "undefined" for a client without a username; EMQX-style events do the same. */
 const NO_USERNAME = 'undefined'
 
 /**
- * One builder per event, each writing its keys in the body's order (SPEC §4): NanoMQ's own order for the
+ * One builder per event, each writing its keys in the body's order (docs/events.md): NanoMQ's own order for the
  * three events it fires, EMQX 4's field order (without `node`) for the nine others. `payload` arrives
  * already encoded, so that a slow encoding can happen elsewhere.
  */
-const builders: { [N in HookEventName]: BodyBuilder<Extract<HookEvent, { event: N }>> } = {
+const builders: { [N in HookEventName]: BodyBuilder<N> } = {
   on_client_connect: (event) => ({
     action: 'client_connect',
     clientid: event.clientid,
@@ -101,11 +111,11 @@ const builders: { [N in HookEventName]: BodyBuilder<Extract<HookEvent, { event: 
   on_message_acked: (event, payload) => messageBody('message_acked', event, payload),
 }
 
-function messageBody(
-  action: string,
+function messageBody<A extends 'message_delivered' | 'message_acked'>(
+  action: A,
   event: Extract<HookEvent, { event: 'on_message_delivered' | 'on_message_acked' }>,
   payload: string,
-): Body {
+): MessageDeliveryBody<A> {
   return {
     action,
     clientid: event.clientid,
@@ -120,10 +130,19 @@ function messageBody(
   }
 }
 
-/** The exact JSON body for `event` (SPEC §4), as an object whose key order is the body's. Pure. */
-export function formatEvent(event: HookEvent, options: FormatOptions = {}): Record<string, unknown> {
+/**
+ * The exact JSON body that `event` is posted as, an object whose key order is the body's (see
+ * docs/events.md): `JSON.stringify` of it is what the endpoint receives. Pure: for unit-testing payloads.
+ * `ts` and `connected_at`, when the event has none, are the time of the call.
+ * @throws TypeError when `event.event` is not one of the twelve event names.
+ */
+export function formatEvent<E extends HookEvent>(
+  event: E,
+  options: FormatOptions = {},
+): HookEventBody<E['event']> {
   const encoding = options.encoding ?? 'plain'
-  return buildBody(event, hasPayload(event) ? encodePayload(asBuffer(event.payload), encoding) : '')
+  const payload = hasPayload(event) ? encodePayload(asBuffer(event.payload), encoding) : ''
+  return buildBody(event, payload) as unknown as HookEventBody<E['event']>
 }
 
 /**
@@ -186,7 +205,8 @@ function buildBody(event: HookEvent, payload: string): Body {
   // Own keys only: `toString` or `constructor` from a JavaScript caller is an unknown event, not a method.
   if (!Object.hasOwn(builders, event.event))
     throw new TypeError(`unknown event ${JSON.stringify(event.event)}`)
-  return (builders[event.event] as BodyBuilder<HookEvent>)(event, payload)
+  const build = builders[event.event] as (event: HookEvent, payload: string) => HookEventBody
+  return build(event, payload) as unknown as Body
 }
 
 function hasPayload(event: HookEvent): event is Extract<HookEvent, { payload: Uint8Array }> {

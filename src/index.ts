@@ -12,6 +12,9 @@ export {
 } from './adapters/packets/observer.ts'
 export { wrapStream } from './adapters/packets/stream.ts'
 export type {
+  BodyConfig,
+  DisabledWebhookConfig,
+  EnabledWebhookConfig,
   EventRule,
   PayloadEncoding,
   RetryConfig,

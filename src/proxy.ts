@@ -2,16 +2,21 @@ import { once } from 'node:events'
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net'
 import { type PacketBudget, resolvePacketLimits } from './adapters/packets/budget.ts'
 import { MessageOrigins } from './adapters/packets/origins.ts'
+import { ClientSessions } from './adapters/packets/sessions.ts'
 import { tapConnection } from './adapters/packets/stream.ts'
 import { RateLimitedWarner } from './rate-limited-warner.ts'
 import { redact } from './security/redact.ts'
 import type { Logger, Webhook } from './webhook-types.ts'
 
+/** A TCP address. */
 export interface ProxyAddress {
+  /** A host name or an IP address (IPv6 without brackets). */
   host: string
+  /** A TCP port; 0 in `listen` picks a free one. */
   port: number
 }
 
+/** What `startProxy` takes. */
 export interface ProxyOptions {
   /** Where MQTT clients connect; port 0 picks a free one (see `address`). */
   listen: ProxyAddress
@@ -39,6 +44,7 @@ export interface ProxyOptions {
   packetBudget?: PacketBudget
 }
 
+/** A proxy that `startProxy` started. */
 export interface RunningProxy {
   /** The address it listens on, with the port actually bound. */
   address: ProxyAddress
@@ -73,8 +79,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const connections = new Set<Socket>()
   // Every client's publishes pass here, so deliveries can name their publisher.
   const origins = new MessageOrigins()
+  // One client id's connections affect each other (takeovers, sessions resumed or discarded).
+  const sessions = new ClientSessions()
   const server: Server = createServer({ noDelay: true }, (client) => {
-    relay(client, { ...options, logger, origins, warner }, connections)
+    relay(client, { ...options, logger, origins, warner, sessions }, connections)
   })
   server.on('error', (error) => logger.warn({ error: redact(error.message) }, 'listener error'))
   server.listen(options.listen.port, options.listen.host)
@@ -93,6 +101,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       for (const socket of connections) socket.destroy()
       await closed
       warner.close()
+      sessions.clear()
     },
   }
 }
@@ -100,7 +109,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 /** One client: connect it to the upstream, pipe both ways, observe both ways, end both together. */
 function relay(
   client: Socket,
-  options: ProxyOptions & { logger: Logger; origins: MessageOrigins; warner: RateLimitedWarner },
+  options: ProxyOptions & {
+    logger: Logger
+    origins: MessageOrigins
+    warner: RateLimitedWarner
+    sessions: ClientSessions
+  },
   connections: Set<Socket>,
 ): void {
   const { logger } = options
@@ -116,6 +130,7 @@ function relay(
       packetBudget: options.packetBudget,
     },
     options.origins,
+    options.sessions,
   )
   if (taps !== null) {
     client.on('data', (chunk: Buffer) => taps.inbound.push(chunk))

@@ -3,6 +3,7 @@ import type { Logger } from './webhook-types.ts'
 /** How long a summary's interval lasts when not told, ms. */
 export const DEFAULT_WARNING_INTERVAL_MS = 10_000
 
+/** What `new RateLimitedWarner()` takes. */
 export interface RateLimitedWarnerOptions {
   /** Where the lines go: only its `warn` is called. */
   logger: Pick<Logger, 'warn'>

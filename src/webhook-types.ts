@@ -2,7 +2,9 @@ import type { HookEvent, HookEventName } from './events.ts'
 
 /** What the sender POSTs; `options.send` receives it in place of an HTTP request. */
 export interface WebhookRequest {
+  /** The configured endpoint, credentials included (they are only kept out of messages and logs). */
   url: string
+  /** The configured headers, lower-case names, and the Standard Webhooks headers when `secret` is set. */
   headers: Record<string, string>
   /** The exact bytes of the body, compact JSON. */
   body: string
@@ -14,7 +16,9 @@ export interface WebhookRequest {
   attempt: number
 }
 
+/** What `options.send` resolves with: the part of an HTTP response that decides the attempt. */
 export interface WebhookResponse {
+  /** The HTTP status: 2xx delivers; 408, 429 and 5xx retry; anything else fails at once. */
   status: number
   /** Lower-case header names; `retry-after` is honoured. */
   headers?: Record<string, string | undefined>
@@ -22,27 +26,32 @@ export interface WebhookResponse {
 
 /** A pino-compatible logger (only these methods are used). */
 export interface Logger {
+  /** Details for debugging: each failed event's reason. */
   debug(obj: object, msg?: string): void
+  /** What happens in the normal course of things. */
   info(obj: object, msg?: string): void
+  /** Something is wrong but the webhook goes on: bad input, an adapter error, `verify_peer: false`. */
   warn(obj: object, msg?: string): void
+  /** Not used per event, so that a dead endpoint cannot flood the log. */
   error(obj: object, msg?: string): void
 }
 
+/** The second argument of `createWebhook`: what is not configuration (code, not data). */
 export interface WebhookOptions {
   /**
    * Replaces the HTTP sender, so that what would be posted can be unit-tested without a server.
    * Resolve with the response status; reject like a network error.
    */
-  send?: (request: WebhookRequest) => Promise<WebhookResponse>
+  send?: ((request: WebhookRequest) => Promise<WebhookResponse>) | undefined
   /** Receives warnings and debug lines; nothing is logged at error level per event. */
-  logger?: Logger
+  logger?: Logger | undefined
   /**
    * The delivery thread's CPU priority (Linux; elsewhere it keeps the process's). `idle` lets the broker's
    * thread keep its core; `normal` lets deliveries compete with it. Without effect with `send`, where
    * delivery runs on the caller's thread.
    * @default 'idle'
    */
-  deliveryPriority?: DeliveryPriority
+  deliveryPriority?: DeliveryPriority | undefined
 }
 
 /**
@@ -53,40 +62,56 @@ export interface WebhookOptions {
 export type DeliveryPriority = 'idle' | 'normal'
 
 /**
- * Why an event was dropped: `queue_full` past `max_queue` waiting events, `queue_bytes_full` past
- * `max_queue_bytes` of them (the oldest waiting make room), `closed` when the webhook closed before it was
- * delivered.
+ * Why an event was dropped without delivery: `queue_full`, pushed out of a full queue (`max_queue`) by a
+ * newer one; `queue_bytes_full`, the same past `max_queue_bytes` (or bigger than it on its own); `closed`,
+ * still waiting (or arriving) when `close()` gave up waiting.
  */
 export type DropReason = 'queue_full' | 'queue_bytes_full' | 'closed'
 
+/** The `delivered` report: an event the endpoint accepted. */
 export interface DeliveredReport {
+  /** The event, with `ts`/`connected_at` as its body had them. */
   event: HookEvent
   /** The `webhook-id`, the same on every attempt. */
   id: string
+  /** Attempts made, 1 for the first. */
   attempts: number
+  /** The 2xx status that accepted it. */
   status: number
 }
 
+/** The `failed` report: an event given up on after its last attempt, or refused at once. */
 export interface FailedReport {
+  /** The event, with `ts`/`connected_at` as its body had them. */
   event: HookEvent
+  /** The `webhook-id`, the same on every attempt. */
   id: string
+  /** Attempts made, at most `retry.max_attempts`. */
   attempts: number
   /** The last HTTP status, when there was a response. */
-  status?: number
+  status?: number | undefined
   /** The last error code (`ECONNREFUSED`, `ETIMEDOUT`, `ERR_TLS_CERT_ALTNAME_INVALID`...), when there was no response. */
-  code?: string
+  code?: string | undefined
   /** A one-line description, free of secrets. */
   message: string
 }
 
+/** The `dropped` report: an event lost without being delivered or failed. */
 export interface DroppedReport {
+  /** The event, with `ts`/`connected_at` as its body had them. */
   event: HookEvent
+  /** The `webhook-id` it had (or would have had). */
   id: string
   /** Attempts made before it was dropped (0 when it never left the queue). */
   attempts: number
+  /** Why it was dropped. */
   reason: DropReason
 }
 
+/**
+ * What `webhook.stats()` returns: counts since creation and levels now. Also served as Prometheus metrics
+ * by `mqtt-webhook/metrics`.
+ */
 export interface WebhookStats {
   /** Events that matched a rule, since creation. */
   matched: number
@@ -104,11 +129,18 @@ export interface WebhookStats {
   retried: number
   /** Events dropped, all reasons. */
   dropped: number
+  /** Events dropped, by reason; they add up to `dropped`. */
   dropped_by_reason: Record<DropReason, number>
   /** Per-event counts, for the events that are enabled. */
-  events: Partial<Record<HookEventName, { matched: number }>>
+  events: Partial<Record<HookEventName, EventCounts>>
   /** Problems passed to `reportError` since creation (bad input to `handle()`, adapter errors). */
   errors?: number
+}
+
+/** The counts kept for each enabled event. */
+export interface EventCounts {
+  /** Events of this name that matched a rule. */
+  matched: number
 }
 
 /**
@@ -117,23 +149,41 @@ export interface WebhookStats {
  * counted in `stats()` all the same.
  */
 export interface WebhookEvents {
+  /** An event the endpoint accepted. */
   delivered: [DeliveredReport]
+  /** An event given up on: the report carries the last status or error code. */
   failed: [FailedReport]
+  /** An event lost from a full queue or at close. */
   dropped: [DroppedReport]
   /** Problems that are not about one delivery: bad bytes on an observed stream, an adapter hook that threw. */
   error: [Error]
 }
 
+/**
+ * A webhook, as `createWebhook` returns it: it takes events from an adapter (or from you), and posts the
+ * matching ones from a bounded queue.
+ */
 export interface Webhook {
-  /** Matches, formats and enqueues. Synchronous: never awaits the network, never throws. */
+  /**
+   * Matches, formats and enqueues. Synchronous: never awaits the network, never throws (bad input is
+   * reported as `'error'` and counted in `stats().errors`).
+   */
   handle(event: HookEvent): void
+  /** Counts since creation and levels now; cheap enough to call on every scrape. */
   stats(): WebhookStats
   /** Resolves when the queue is empty and nothing is in flight. */
   flush(): Promise<void>
-  /** Stops accepting events, drains up to the deadline, and reports the rest as dropped (`closed`). */
-  close(options?: { timeout_ms?: number }): Promise<void>
+  /**
+   * Stops accepting events (later ones are reported dropped, `closed`), lets the queue drain for up to
+   * `timeout_ms` milliseconds (default 10000), then aborts what is in flight and reports everything left as
+   * dropped (`closed`). Idempotent; never rejects.
+   */
+  close(options?: { timeout_ms?: number | undefined }): Promise<void>
+  /** Listens to a report or to `'error'`; listening to a report makes the webhook keep events for it. */
   on<K extends keyof WebhookEvents>(name: K, listener: (...args: WebhookEvents[K]) => void): this
+  /** Listens to the next one only. */
   once<K extends keyof WebhookEvents>(name: K, listener: (...args: WebhookEvents[K]) => void): this
+  /** Stops listening. */
   off<K extends keyof WebhookEvents>(name: K, listener: (...args: WebhookEvents[K]) => void): this
   /** Reports an error that is not about one delivery (used by adapters); emitted as `'error'` if anyone listens. */
   reportError(error: Error): void

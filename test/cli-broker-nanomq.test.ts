@@ -42,8 +42,8 @@ test('allow_anonymous = false and two users (inline and in the included password
   )
   const cli = runCli(['broker', '--config', config])
   t.after(() => cli.kill())
-  await cli.waitForLine(new RegExp(`^mqtt-webhook broker listening on mqtt://127\\.0\\.0\\.1:${port}$`))
-  await cli.waitForLine(/^ignored: bridges\.mqtt\.upstream /)
+  await cli.waitForLog(new RegExp(`^mqtt-webhook broker listening on mqtt://127\\.0\\.0\\.1:${port}$`))
+  await cli.waitForLog(/^ignored: bridges\.mqtt\.upstream /)
   const url = `mqtt://127.0.0.1:${port}`
   assert.equal(await connectRefused(t, url, { clientId: 'anonymous' }), 4)
   assert.equal(await connectRefused(t, url, { clientId: 'wrong', username: 'alice', password: 'nope' }), 5)
@@ -54,7 +54,7 @@ test('allow_anonymous = false and two users (inline and in the included password
   await connectClient(t, url, { clientId: 'alice', username: 'alice', password: 'secret-a' })
   await connectClient(t, url, { clientId: 'bob', username: 'bob', password: 'secret-b' })
   assert.deepEqual(
-    cli.stdout.filter((line) => line.startsWith('ignored: ')),
+    cli.logs.map((line) => line.msg).filter((msg) => msg.startsWith('ignored: ')),
     [
       `ignored: auth.no_match (${config}:10): not done by mqtt-webhook broker`,
       `ignored: bridges.mqtt.upstream (${config}:16): not done by mqtt-webhook broker`,
@@ -73,7 +73,7 @@ test('the TLS and WebSocket listeners of the file (relative key files, a ws path
   )
   const cli = runCli(['broker', '--config', config, '--port', '0'])
   t.after(() => cli.kill())
-  const [, tcpPort, wsPort, tlsPort] = await cli.waitForLine(
+  const [, tcpPort, wsPort, tlsPort] = await cli.waitForLog(
     /^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+) and ws:\/\/127\.0\.0\.1:(\d+)\/mqtt and mqtts:\/\/127\.0\.0\.1:(\d+)$/,
   )
   assert.notEqual(tcpPort, '1')
@@ -92,7 +92,7 @@ test('verify_peer with fail_if_no_peer_cert: a client without a certificate is r
   )
   const cli = runCli(['broker', '--config', config, '--port', '0'])
   t.after(() => cli.kill())
-  const [, tlsPort] = await cli.waitForLine(/ and mqtts:\/\/127\.0\.0\.1:(\d+)$/)
+  const [, tlsPort] = await cli.waitForLog(/ and mqtts:\/\/127\.0\.0\.1:(\d+)$/)
   const url = `mqtts://127.0.0.1:${tlsPort}`
   await connectClient(t, url, {
     clientId: 'with-cert',
@@ -125,12 +125,12 @@ test('the flat file of NanoMQ before 0.14: url = nmq-tcp://... and allow_anonymo
   )
   const cli = runCli(['broker', '--config', config])
   t.after(() => cli.kill())
-  await cli.waitForLine(new RegExp(`^mqtt-webhook broker listening on mqtt://127\\.0\\.0\\.1:${port}$`))
+  await cli.waitForLog(new RegExp(`^mqtt-webhook broker listening on mqtt://127\\.0\\.0\\.1:${port}$`))
   const url = `mqtt://127.0.0.1:${port}`
   assert.equal(await connectRefused(t, url, { clientId: 'anonymous' }), 4)
   await connectClient(t, url, { clientId: 'admin', username: 'admin', password: 'public' })
   assert.deepEqual(
-    cli.stdout.filter((line) => line.startsWith('ignored: ')),
+    cli.logs.map((line) => line.msg).filter((msg) => msg.startsWith('ignored: ')),
     [`ignored: acl_enable (${config}:6): not done by mqtt-webhook broker`],
   )
   cli.child.kill('SIGTERM')

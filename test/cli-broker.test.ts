@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import mqtt from 'mqtt'
-import { runCli } from './helpers/cli-process.ts'
+import { runCli, runScript } from './helpers/cli-process.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqtt-webhook-cli-'))
@@ -47,8 +47,8 @@ webhook {
   )
   const cli = runCli(['broker', '--config', config, '--port', '0', '--status-interval', '0.2'])
   t.after(() => cli.kill())
-  const [, port] = await cli.waitForLine(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
-  const [posting] = await cli.waitForLine(/^posting .*$/)
+  const [, port] = await cli.waitForLog(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
+  const [posting] = await cli.waitForLog(/^posting .*$/)
   assert.equal(
     posting,
     `posting on_client_connack, on_message_publish, on_client_disconnected to ${receiver.url}`,
@@ -58,12 +58,12 @@ webhook {
   for (let i = 0; i < 4; i++) await client.publishAsync('sensors/1', `m${i}`, { qos: 1 })
   await client.publishAsync('other/topic', 'not matched', { qos: 1 })
   await client.endAsync()
-  await cli.waitForLine(/^stats matched 6 .*$/)
+  await cli.waitForLog(/^stats matched 6 .*$/)
 
   cli.child.kill('SIGINT')
   assert.equal(await cli.exited, 0)
   assert.deepEqual(cli.stderr.filter(Boolean), [])
-  assert.equal(cli.stdout.at(-1), 'stopped  matched 6  delivered 6  failed 0  dropped 0  queued 0')
+  assert.equal(cli.logs.at(-1)?.msg, 'stopped  matched 6  delivered 6  failed 0  dropped 0  queued 0')
   assert.deepEqual(receiver.acceptedBodies().map(withoutTs), [
     {
       proto_ver: 4,
@@ -95,7 +95,7 @@ test('broker --ws-port: MQTT over WebSocket reaches the same webhook', async (t)
   )
   const cli = runCli(['broker', '--config', config, '--port', '0', '--ws-port', '0'])
   t.after(() => cli.kill())
-  const [, wsUrl] = await cli.waitForLine(/^mqtt-webhook broker listening on mqtt:\/\/\S+ and (ws:\/\/\S+)$/)
+  const [, wsUrl] = await cli.waitForLog(/^mqtt-webhook broker listening on mqtt:\/\/\S+ and (ws:\/\/\S+)$/)
   const client = await mqtt.connectAsync(wsUrl as string, { clientId: 'ws-1' })
   await client.publishAsync('over/ws', 'hi', { qos: 1 })
   await client.endAsync()
@@ -112,3 +112,42 @@ test('broker --ws-port: MQTT over WebSocket reaches the same webhook', async (t)
   cli.child.kill('SIGTERM')
   assert.equal(await cli.exited, 0)
 })
+
+test('broker: when its parent dies without passing a signal on (npx, a shell wrapper), it drains and exits', async (t) => {
+  const config = configFile(
+    'orphan.json',
+    JSON.stringify({ url: 'http://127.0.0.1:9/', events: [{ event: 'on_client_connack' }] }),
+  )
+  const script = join(dir, 'wrapper.sh')
+  // The wrapper starts the command in the background and waits: killed with SIGKILL, it passes nothing on.
+  writeFileSync(
+    script,
+    `node --import tsx src/cli/index.ts broker --config ${config} --port 0 &\necho "child $!"\nwait\n`,
+  )
+  const wrapper = runScript(script, [], {}, 'bash')
+  t.after(() => wrapper.kill())
+  const [, pid] = await wrapper.waitForLine(/^child (\d+)$/)
+  t.after(() => {
+    try {
+      process.kill(Number(pid), 'SIGKILL')
+    } catch {}
+  })
+  await wrapper.waitForLog(/^mqtt-webhook broker listening on /)
+  wrapper.child.kill('SIGKILL')
+  // Its output still comes through the pipe the wrapper handed down.
+  const { log } = await wrapper.waitForLog(/^stopped /, 10_000)
+  assert.equal(log.msg, 'stopped  matched 0  delivered 0  failed 0  dropped 0  queued 0')
+  assert.ok(wrapper.logs.some((line) => line.msg.startsWith('stopping on parent-exited: ')))
+  for (let tries = 0; tries < 50 && alive(Number(pid)); tries++)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  assert.equal(alive(Number(pid)), false)
+})
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -11,7 +11,7 @@ import { startReceiver } from './helpers/receiver.ts'
 const dir = mkdtempSync(join(tmpdir(), 'mqtt-webhook-cli-proxy-limits-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
 
-test('proxy --max-packet-size: a larger publish passes unobserved, reported once on stderr', async (t) => {
+test('proxy --max-packet-size: a larger publish passes unobserved, reported once in the log', async (t) => {
   const upstream = await startAedes()
   t.after(() => upstream.close())
   const receiver = await startReceiver()
@@ -33,7 +33,7 @@ test('proxy --max-packet-size: a larger publish passes unobserved, reported once
     '200',
   ])
   t.after(() => cli.kill())
-  const [, url] = await cli.waitForLine(/^mqtt-webhook proxy listening on (mqtt:\/\/[\d.]+:\d+)/)
+  const [, url] = await cli.waitForLog(/^mqtt-webhook proxy listening on (mqtt:\/\/[\d.]+:\d+)/)
 
   const watcher = await mqtt.connectAsync(upstream.url, { clientId: 'watcher' })
   t.after(() => watcher.endAsync(true))
@@ -58,8 +58,11 @@ test('proxy --max-packet-size: a larger publish passes unobserved, reported once
   cli.child.kill('SIGINT')
   assert.equal(await cli.exited, 0)
   assert.equal(receiver.requests.length, 1)
-  const reports = cli.stderr.filter((line) => line.includes('over maxPacketSize'))
-  assert.equal(reports.length, 1, cli.stderr.join('\n'))
+  const reports = cli.logs
+    .filter((line) => line.level === 'warn')
+    .map((line) => JSON.stringify(line))
+    .filter((line) => line.includes('over maxPacketSize'))
+  assert.equal(reports.length, 1, cli.stdout.join('\n'))
   assert.match(
     reports[0] ?? '',
     /client \\?"limited\\?" \(127\.0\.0\.1\): inbound PUBLISH of 1\d{3} bytes is over maxPacketSize \(200\)/,

@@ -31,7 +31,7 @@ test('proxy: a client of the proxy reaches the upstream broker, the webhook post
     config,
   ])
   t.after(() => cli.kill())
-  const [, url] = await cli.waitForLine(
+  const [, url] = await cli.waitForLog(
     new RegExp(
       `^mqtt-webhook proxy listening on (mqtt://127\\.0\\.0\\.1:\\d+), relaying to 127\\.0\\.0\\.1:${upstream.port}$`,
     ),
@@ -49,5 +49,5 @@ test('proxy: a client of the proxy reaches the upstream broker, the webhook post
   })
   cli.child.kill('SIGINT')
   assert.equal(await cli.exited, 0)
-  assert.equal(cli.stdout.at(-1), 'stopped  matched 1  delivered 1  failed 0  dropped 0  queued 0')
+  assert.equal(cli.logs.at(-1)?.msg, 'stopped  matched 1  delivered 1  failed 0  dropped 0  queued 0')
 })

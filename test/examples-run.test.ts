@@ -104,7 +104,7 @@ test('examples/proxy-mosquitto.sh: a client of the proxy reaches mosquitto and f
   const env = { MOSQUITTO_PORT: String(await freePort()), PROXY_PORT: '0', CONFIG: config }
   const script = runScript('examples/proxy-mosquitto.sh', [], env, 'bash')
   t.after(() => script.kill())
-  const [, proxyUrl] = await script.waitForLine(/^mqtt-webhook proxy listening on (mqtt:\/\/\S+), relaying/)
+  const [, proxyUrl] = await script.waitForLog(/^mqtt-webhook proxy listening on (mqtt:\/\/\S+), relaying/)
   // mosquitto may start a moment after the proxy: retry the first connection.
   const client = await mqtt.connectAsync(proxyUrl as string, { clientId: 'via-proxy', reconnectPeriod: 100 })
   await client.publishAsync('through/proxy', 'hi', { qos: 1 })
@@ -121,7 +121,7 @@ test('examples/proxy-mosquitto.sh: a client of the proxy reaches mosquitto and f
   })
   script.child.kill('SIGTERM')
   assert.equal(await script.exited, 0)
-  await script.waitForLine(/^stopped {2}matched 1 {2}delivered 1 /)
+  await script.waitForLog(/^stopped {2}matched 1 {2}delivered 1 /)
 })
 
 test('examples/custom-server.ts runs as a program and posts its events', async (t) => {

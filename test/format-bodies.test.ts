@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import type { PayloadEncoding } from '../src/config-types.ts'
-import type { HookEvent } from '../src/events.ts'
+import type { ClientUnsubscribeEvent, HookEvent } from '../src/events.ts'
 import { formatEvent, serializeEvent } from '../src/format.ts'
 
 interface FixtureCase {
@@ -229,7 +229,7 @@ describe('formatEvent: the nine EMQX-style events', () => {
       clientid: 'c',
       topic: 't',
       opts: { qos: 1 },
-    } as unknown as HookEvent
+    } as unknown as ClientUnsubscribeEvent
     assert.deepEqual(formatEvent(event).opts, {})
   })
 })

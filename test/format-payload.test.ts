@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { PayloadEncoding } from '../src/config-types.ts'
-import type { HookEvent } from '../src/events.ts'
+import type { HookEvent, MessagePublishEvent } from '../src/events.ts'
 import { formatEvent, serializeEvent } from '../src/format.ts'
 
 const ENCODINGS: PayloadEncoding[] = ['plain', 'base64', 'base62']
 
-function published(payload: Uint8Array): HookEvent {
+function published(payload: Uint8Array): MessagePublishEvent {
   return {
     event: 'on_message_publish',
     ts: 1,

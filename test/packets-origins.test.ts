@@ -21,20 +21,33 @@ test('MessageOrigins names the latest publisher of the same topic and payload, s
   assert.deepEqual(origins.find('t', Buffer.from('one')), bob)
 })
 
-test('MessageOrigins forgets: a bounded number of publishes per topic and of topics', () => {
-  const origins = new MessageOrigins(2, 2)
+test('MessageOrigins is bounded by bytes (lru-cache): the least recently used publish goes first', () => {
+  const origins = new MessageOrigins(1_000)
   origins.remember('t', Buffer.from('1'), alice)
   origins.remember('t', Buffer.from('2'), alice)
   origins.remember('t', Buffer.from('3'), bob)
-  assert.equal(origins.find('t', Buffer.from('1')), undefined)
-  assert.deepEqual(origins.find('t', Buffer.from('3')), bob)
-  origins.remember('u', Buffer.from('x'), alice)
-  origins.remember('v', Buffer.from('y'), bob)
-  assert.equal(
-    origins.find('t', Buffer.from('2')),
-    undefined,
-    'the least recently published topic went first',
+  assert.deepEqual(origins.find('t', Buffer.from('1')), alice, 'a lookup makes it recent')
+  for (let i = 0; i < 3; i++) origins.remember(`u/${i}`, Buffer.from('x'), bob)
+  assert.ok(origins.size <= 1_000, `${origins.size} bytes counted`)
+  assert.equal(origins.find('t', Buffer.from('2')), undefined, 'the least recently used went first')
+  assert.deepEqual(origins.find('t', Buffer.from('1')), alice)
+  assert.deepEqual(origins.find('u/2', Buffer.from('x')), bob)
+})
+
+test('MessageOrigins stays within its bytes whatever the topics and payloads', () => {
+  const origins = new MessageOrigins(64 * 1024)
+  for (let i = 0; i < 20_000; i++)
+    origins.remember(`topic/${'x'.repeat(i % 200)}/${i}`, Buffer.alloc(i % 300, i), {
+      clientid: `client-${i}`,
+      username: 'u'.repeat(i % 50),
+    })
+  assert.ok(origins.size <= 64 * 1024, `${origins.size} bytes counted`)
+  assert.ok(origins.size > 32 * 1024, 'the budget is used, not wasted')
+  assert.deepEqual(
+    origins.find(`topic/${'x'.repeat(19_999 % 200)}/19999`, Buffer.alloc(19_999 % 300, 19_999)),
+    {
+      clientid: 'client-19999',
+      username: 'u'.repeat(19_999 % 50),
+    },
   )
-  assert.deepEqual(origins.find('u', Buffer.from('x')), alice)
-  assert.deepEqual(origins.find('v', Buffer.from('y')), bob)
 })

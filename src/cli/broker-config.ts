@@ -9,8 +9,8 @@ import {
 } from '../load-config/broker-settings.ts'
 import { ConfigFileError } from '../load-config/errors.ts'
 import type { Location } from '../load-config/hocon.ts'
-import { UsageError } from './args.ts'
-import { formatHost, whenListening } from './listen.ts'
+import { formatHost, UsageError } from './args.ts'
+import { listen } from './service.ts'
 
 /** What the command line said; a flag given overrides the file. */
 export interface ListenFlags {
@@ -139,7 +139,6 @@ export async function startFileListeners(
 }
 
 async function listenOn(server: Server, address: ListenAddress): Promise<number> {
-  server.listen(address.port, address.host)
-  await whenListening(server, address.host, address.port)
+  await listen(server, address.host, address.port)
   return (server.address() as AddressInfo).port
 }

@@ -5,10 +5,17 @@ import type { WebSocketServer } from 'ws'
 import { attachAedes } from '../adapters/aedes/index.ts'
 import type { WebhookConfig } from '../config-types.ts'
 import type { BrokerSettings, ListenAddress } from '../load-config/broker-settings.ts'
-import { redactUrl } from '../security/redact.ts'
 import { createWebhook } from '../webhook.ts'
 import type { Logger, Webhook } from '../webhook-types.ts'
-import { parseFlags, parsePort, parsePositive, readConfigFlag, UsageError } from './args.ts'
+import {
+  type CommandSpec,
+  type FlagSpec,
+  formatHost,
+  parseCommand,
+  parsePort,
+  UsageError,
+  usage,
+} from './args.ts'
 import {
   applyAuth,
   chooseListeners,
@@ -16,27 +23,37 @@ import {
   readBrokerFile,
   startFileListeners,
 } from './broker-config.ts'
-import { formatHost, whenListening } from './listen.ts'
-import { cliLogger, say } from './log.ts'
-import { stopOnSignal } from './shutdown.ts'
-import { formatStats, startStatus } from './status.ts'
+import { say } from './log.ts'
+import { listen, readServiceFlags, runService, SERVICE_FLAGS } from './service.ts'
 
-export const BROKER_USAGE = `Usage: mqtt-webhook broker --config FILE [options]
-
-An aedes MQTT broker with the webhook of FILE attached (a nanomq.conf webhook block,
+export const BROKER: CommandSpec = {
+  name: 'broker',
+  synopsis: '--config FILE [options]',
+  description: `An aedes MQTT broker with the webhook of FILE attached (a nanomq.conf webhook block,
 legacy web.hook.* lines, or JSON). From a nanomq.conf it also takes the listeners
 (listeners.tcp/ws/ssl, or url = "nmq-tcp://...") and auth (allow_anonymous, passwords);
-the flags below override the file. Ctrl-C drains the webhook queue, then exits 0.
-
-Options:
-  --config FILE            webhook configuration (required)
-  --host HOST              address to listen on (default: the file's, else 127.0.0.1)
-  --port PORT              MQTT over TCP (default: the file's, else 1883; 0 picks a free port)
-  --ws-port PORT           also MQTT over WebSocket on this port (default: the file's listeners.ws)
-  --status-interval SEC    seconds between status lines (default 5)
-  --drain-timeout MS       longest wait for the queue at exit (default 10000)
-  --verbose                debug lines from the webhook
-  -h, --help               this help`
+the options below override the file. SIGINT, SIGTERM or SIGHUP drains the webhook queue,
+then exits 0 (3 if any event was dropped).`,
+  flags: {
+    config: SERVICE_FLAGS.config as FlagSpec,
+    host: {
+      type: 'string',
+      value: 'HOST',
+      help: "address to listen on (default: the file's, else 127.0.0.1)",
+    },
+    port: {
+      type: 'string',
+      value: 'PORT',
+      help: "MQTT over TCP; 0 picks a free port (default: the file's, else 1883)",
+    },
+    'ws-port': {
+      type: 'string',
+      value: 'PORT',
+      help: "also MQTT over WebSocket on this port, needs ws (default: the file's listeners.ws)",
+    },
+    ...SERVICE_FLAGS,
+  },
+}
 
 export interface BrokerOptions {
   /** The webhook's configuration, as `loadConfig` returns it. */
@@ -59,6 +76,8 @@ export interface BrokerOptions {
   file?: { settings: BrokerSettings; extraTcp: ListenAddress[] }
   /** The webhook's logger. */
   logger?: Logger
+  /** A webhook made already (from `config`); by default one is made here, with `logger`. */
+  webhook?: Webhook
 }
 
 export interface RunningBroker {
@@ -81,7 +100,8 @@ export interface RunningBroker {
 /** An aedes broker on TCP (and WebSocket when asked) with a webhook attached: what `mqtt-webhook broker` runs. */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const host = options.host ?? '127.0.0.1'
-  const webhook = createWebhook(options.config, options.logger ? { logger: options.logger } : {})
+  const webhook =
+    options.webhook ?? createWebhook(options.config, options.logger ? { logger: options.logger } : {})
   const { Aedes } = await importAedes()
   const broker = await Aedes.createBroker()
   const detach = attachAedes(broker, webhook)
@@ -106,7 +126,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     detach()
   }
   try {
-    const port = await listen(tcp, host, options.port ?? 1883)
+    const port = await listenTcp(tcp, host, options.port ?? 1883)
     const running: RunningBroker = {
       broker,
       webhook,
@@ -133,60 +153,40 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 
 /** `mqtt-webhook broker ...` */
 export async function runBroker(argv: string[]): Promise<void> {
-  const flags = parseFlags('broker', argv, {
-    config: { type: 'string' },
-    host: { type: 'string' },
-    port: { type: 'string' },
-    'ws-port': { type: 'string' },
-    'status-interval': { type: 'string', default: '5' },
-    'drain-timeout': { type: 'string', default: '10000' },
-    verbose: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  })
-  if (flags.help) return say(BROKER_USAGE)
-  const port = flags.port === undefined ? undefined : parsePort('--port', flags.port)
-  const wsPort = flags['ws-port'] === undefined ? undefined : parsePort('--ws-port', flags['ws-port'])
-  const intervalSeconds = parsePositive('--status-interval', flags['status-interval'])
-  const drainTimeout = parsePositive('--drain-timeout', flags['drain-timeout'])
-  const config = readConfigFlag(flags.config, 'broker')
-  const settings = readBrokerFile(flags.config as string)
+  const { help, values } = parseCommand(BROKER, argv)
+  if (help) return say(usage(BROKER))
+  const given = (name: string) => (values[name] === undefined ? undefined : String(values[name]))
+  const port = given('port') === undefined ? undefined : parsePort('--port', String(given('port')))
+  const wsPort = given('ws-port') === undefined ? undefined : parsePort('--ws-port', String(given('ws-port')))
+  const host = given('host')
+  const service = readServiceFlags(BROKER, values)
+  const settings = readBrokerFile(String(values.config))
   const listeners = chooseListeners(settings, {
-    ...(flags.host === undefined ? {} : { host: flags.host }),
+    ...(host === undefined ? {} : { host }),
     ...(port === undefined ? {} : { port }),
     ...(wsPort === undefined ? {} : { wsPort }),
   })
-
-  const running = await startBroker({
-    config,
-    host: listeners.host,
-    port: listeners.port,
-    ...(listeners.ws === undefined
-      ? {}
-      : { wsPort: listeners.ws.port, ...(listeners.ws.path ? { wsPath: listeners.ws.path } : {}) }),
-    ...(settings === undefined ? {} : { file: { settings, extraTcp: listeners.extraTcp } }),
-    logger: cliLogger(flags.verbose),
+  await runService(service, async (webhook, logger) => {
+    const running = await startBroker({
+      config: service.config,
+      webhook,
+      host: listeners.host,
+      port: listeners.port,
+      ...(listeners.ws === undefined
+        ? {}
+        : { wsPort: listeners.ws.port, ...(listeners.ws.path ? { wsPath: listeners.ws.path } : {}) }),
+      ...(settings === undefined ? {} : { file: { settings, extraTcp: listeners.extraTcp } }),
+    })
+    if (settings) for (const line of describeFileSettings(settings, String(values.config))) logger.info(line)
+    const urls = [running.url, ...(running.wsUrl ? [running.wsUrl] : []), ...running.fileUrls]
+    return {
+      close: (drainTimeoutMs) => running.close(drainTimeoutMs),
+      listening: {
+        message: `mqtt-webhook broker listening on ${urls.join(' and ')}`,
+        fields: { url: running.url, ws_url: running.wsUrl, file_urls: running.fileUrls },
+      },
+    }
   })
-  // Ready for signals before saying so: whoever reads the line may signal at once.
-  const status = startStatus(running.webhook, { intervalSeconds })
-  stopOnSignal(async () => {
-    status.stop()
-    say(`stopping: draining the webhook queue (at most ${drainTimeout} ms)`)
-    await running.close(drainTimeout)
-    say(`stopped  ${formatStats(running.webhook.stats())}`)
-  })
-  const urls = [running.url, ...(running.wsUrl ? [running.wsUrl] : []), ...running.fileUrls]
-  say(`mqtt-webhook broker listening on ${urls.join(' and ')}`)
-  say(describeWebhook(config))
-  if (settings) for (const line of describeFileSettings(settings, flags.config as string)) say(line)
-}
-
-/** `posting on_message_publish, on_client_connack to http://127.0.0.1:8080/hook` (credentials hidden). */
-export function describeWebhook(config: WebhookConfig): string {
-  if (config.enable === false && config.events?.length === 0)
-    return 'webhook off: the file lists no rules (EMQX ships them commented out): nothing will be posted'
-  if (config.enable === false) return 'webhook disabled (enable = false): nothing will be posted'
-  const events = [...new Set(config.events.map((rule) => rule.event))].join(', ')
-  return `posting ${events} to ${redactUrl(config.url)}`
 }
 
 async function importAedes(): Promise<typeof import('aedes')> {
@@ -197,9 +197,8 @@ async function importAedes(): Promise<typeof import('aedes')> {
   }
 }
 
-async function listen(server: Server, host: string, port: number): Promise<number> {
-  server.listen(port, host)
-  await whenListening(server, host, port)
+async function listenTcp(server: Server, host: string, port: number): Promise<number> {
+  await listen(server, host, port)
   return (server.address() as AddressInfo).port
 }
 
@@ -209,9 +208,15 @@ async function listenWebSocket(
   port: number,
   path?: string,
 ): Promise<WebSocketServer> {
-  const { WebSocketServer, createWebSocketStream } = await import('ws')
+  const { WebSocketServer, createWebSocketStream } = await import('ws').catch(() => {
+    throw new UsageError('--ws-port needs ws: npm install ws')
+  })
   const server = new WebSocketServer({ host, port, ...(path === undefined ? {} : { path }) })
   server.on('connection', (socket) => broker.handle(createWebSocketStream(socket)))
-  await whenListening(server, host, port)
+  try {
+    await once(server, 'listening')
+  } catch (error) {
+    throw new Error(`cannot listen on ${formatHost(host)}:${port} (${(error as NodeJS.ErrnoException).code})`)
+  }
   return server
 }

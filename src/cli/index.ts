@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
-import { EXIT, UsageError } from './args.ts'
+import { closest, EXIT, UsageError } from './args.ts'
 import { say, warn } from './log.ts'
 
 const USAGE = `Usage: mqtt-webhook <command> [options]
@@ -12,7 +12,8 @@ Commands:
   proxy      an MQTT proxy in front of any broker, firing the webhook
   receive    a webhook endpoint for development that prints what it receives
 
-Run 'mqtt-webhook <command> --help' for a command's options.`
+Run 'mqtt-webhook <command> --help' for a command's options. Every option can also come
+from an MQTT_WEBHOOK_* environment variable (--config from MQTT_WEBHOOK_CONFIG...).`
 
 /** Each command is loaded only when asked for: `receive` must not need aedes. */
 const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<void>>> = {
@@ -26,7 +27,14 @@ async function main(argv: string[]): Promise<void> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') return say(USAGE)
   if (name === '--version' || name === '-v') return say(version())
   const load = COMMANDS[name]
-  if (!load) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`)
+  if (!load) {
+    const suggestion = closest(name, Object.keys(COMMANDS))
+    const hint = suggestion ? `: did you mean ${suggestion}?` : ''
+    throw new UsageError(
+      `unknown command '${name}'${hint} (commands: ${Object.keys(COMMANDS).join(', ')})`,
+      USAGE,
+    )
+  }
   const run = await load()
   await run(rest)
 }
@@ -41,5 +49,6 @@ function version(): string {
 main(process.argv.slice(2)).catch((error: unknown) => {
   const usage = error instanceof UsageError
   warn(usage ? error.message : ((error as Error).message ?? String(error)))
+  if (usage && error.usage !== undefined) process.stderr.write(`\n${error.usage}\n`)
   process.exit(usage ? EXIT.usage : EXIT.failure)
 })

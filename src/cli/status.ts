@@ -1,54 +1,51 @@
-import type { Webhook, WebhookStats } from '../webhook-types.ts'
-
-export interface StatusOptions {
-  /**
-   * Seconds between two reports.
-   * @default 5
-   */
-  intervalSeconds?: number
-  /**
-   * Where the reports go.
-   * @default process.stdout
-   */
-  stream?: NodeJS.WriteStream
-}
+import type { Logger, Webhook, WebhookStats } from '../webhook-types.ts'
 
 export interface StatusReporter {
-  /** Stops reporting; on a terminal, ends the status line. */
+  /** Stops reporting. */
   stop(): void
 }
 
-/** `matched 12  delivered 11  failed 0  dropped 0  queued 1` */
+/** `matched 12  delivered 11  failed 0  dropped 1 (closed 1)  queued 0`: the drop reasons when any. */
 export function formatStats(stats: WebhookStats): string {
+  const reasons = Object.entries(stats.dropped_by_reason)
+    .filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${reason} ${count}`)
   return [
     `matched ${stats.matched}`,
     `delivered ${stats.success}`,
     `failed ${stats.failed}`,
-    `dropped ${stats.dropped}`,
+    `dropped ${stats.dropped}${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}`,
     `queued ${stats.queued + stats.inflight}`,
   ].join('  ')
 }
 
 /**
- * On a terminal, one status line rewritten in place every few seconds; elsewhere (a pipe, a log file,
- * systemd), a plain `stats ...` line, only when something changed, so that an idle broker logs nothing.
+ * Logs `stats ...` at info every `intervalMs`, only when a number changed, so that an idle broker logs
+ * nothing; the numbers are also fields of the line.
  */
-export function startStatus(webhook: Webhook, options: StatusOptions = {}): StatusReporter {
-  const stream = options.stream ?? process.stdout
-  const onTerminal = stream.isTTY === true
+export function startStatus(webhook: Webhook, logger: Logger, intervalMs: number): StatusReporter {
   let last = ''
   const report = () => {
-    const line = formatStats(webhook.stats())
-    if (onTerminal) stream.write(`\r\x1b[2K${line}`)
-    else if (line !== last) stream.write(`stats ${line}\n`)
+    const stats = webhook.stats()
+    const line = formatStats(stats)
+    if (line !== last)
+      logger.info(
+        {
+          matched: stats.matched,
+          delivered: stats.success,
+          failed: stats.failed,
+          dropped: stats.dropped,
+          queued: stats.queued + stats.inflight,
+        },
+        `stats ${line}`,
+      )
     last = line
   }
-  const timer = setInterval(report, (options.intervalSeconds ?? 5) * 1000)
+  const timer = setInterval(report, intervalMs)
   timer.unref()
   return {
     stop() {
       clearInterval(timer)
-      if (onTerminal && last !== '') stream.write('\n')
     },
   }
 }

@@ -1,5 +1,10 @@
 /**
- * What one attempt's result means for the event: delivered, worth another attempt, or hopeless (SPEC §5).
+ * What one attempt's result means for the event: delivered, worth another attempt, or hopeless (docs/delivery.md).
+ *
+ * Hand-written rather than a retry library (p-retry, axios-retry): which outcome retries is this project's
+ * contract (408, 429, 5xx, network errors and timeouts, `Retry-After` honoured; never a certificate error
+ * or another 4xx), and an event in backoff keeps its place in the dispatcher's bounded queue (counted in
+ * `queued`) instead of hiding in a library's pending promise.
  */
 import { describeError } from '../security/redact.ts'
 import { isCertificateError } from '../security/tls.ts'

@@ -1,6 +1,9 @@
 /**
  * Which waiting event goes next. Two policies behind one interface:
  * `FifoScheduler` for `ordering: 'none'`, `PerKeyScheduler` for `ordering: 'per-client'`.
+ *
+ * Hand-written beside p-queue: p-queue bounds concurrency, but orders only by priority; per-client lanes
+ * that still drop the oldest event of the whole queue in O(1) need links of their own.
  */
 import { Ring } from './ring.ts'
 

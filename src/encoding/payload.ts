@@ -4,7 +4,7 @@ import { encodeBase62 } from './base62.ts'
 /**
  * Above this many bytes, base62 runs on the worker thread. Measured here: ~2.5 ms of CPU at 8 KiB, ~4.5 ms at
  * 16 KiB, ~35 ms at 64 KiB (the cost grows faster than the size), and twice that on a loaded machine; no
- * single event may stall the broker (SPEC §8), and a round trip to the worker costs well under 1 ms.
+ * single event may stall the broker for more than 50 ms, and a round trip to the worker costs well under 1 ms.
  */
 export const BASE62_WORKER_MIN_BYTES = 8 * 1024
 

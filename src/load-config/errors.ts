@@ -32,6 +32,7 @@ export class ConfigFileError extends WebhookConfigError {
  * compiler's: `/etc/nanomq.conf:12:5: expected '=' or '{' after "url"`.
  */
 export class ConfigSyntaxError extends WebhookConfigError {
+  /** `'ConfigSyntaxError'`; it is also a `WebhookConfigError`. */
   override name = 'ConfigSyntaxError'
 
   /**

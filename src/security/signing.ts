@@ -1,6 +1,11 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import { WebhookConfigError } from '../errors.ts'
 
+// Signing stays on node:crypto rather than the standardwebhooks package: the package holds one secret
+// per instance and decodes the key on every call, while a request here carries one signature per secret
+// (rotation) and runs on the delivery thread's hot path with keys decoded once. The package verifies what
+// this signs, in the tests and in `mqtt-webhook receive`.
+
 /** The prefix Standard Webhooks puts before the base64 of a signing key. */
 const SECRET_PREFIX = 'whsec_'
 

@@ -10,12 +10,33 @@ export interface RunningProcess {
   stdout: string[]
   /** Lines printed on stderr so far. */
   stderr: string[]
+  /** Stdout lines that are JSON log lines (pino's), parsed. */
+  logs: LogLine[]
   /** Resolves with the first stdout line (past or future) matching `pattern`; rejects after `timeoutMs` or at exit. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>
+  /** The same for the `msg` of a JSON log line; resolves with the match, the line's fields in `.log`. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray & { log: LogLine }>
   /** Resolves with the exit code (or the signal's name) once the process is gone. */
   exited: Promise<number | NodeJS.Signals>
   /** SIGKILL if still running, then waits for the exit: for `t.after`. */
   kill(): Promise<void>
+}
+
+/** A JSON log line as the command writes it. */
+export interface LogLine {
+  level: string
+  time: string
+  msg: string
+  [field: string]: unknown
+}
+
+function parseLog(line: string): LogLine | undefined {
+  if (!line.startsWith('{')) return undefined
+  try {
+    return JSON.parse(line) as LogLine
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -66,6 +87,21 @@ export function runScript(
     stdout,
     stderr,
     exited,
+    get logs() {
+      return stdout.flatMap((line) => parseLog(line) ?? [])
+    },
+    async waitForLog(pattern, timeoutMs = 30_000) {
+      const [line] = await this.waitForLine(
+        // A matcher whose match is the whole line, when the line's `msg` matches `pattern`.
+        {
+          [Symbol.match]: (text: string) => (parseLog(text)?.msg.match(pattern) ? [text] : null),
+          toString: () => `a log line whose msg matches ${pattern}`,
+        } as unknown as RegExp,
+        timeoutMs,
+      )
+      const log = parseLog(line as string) as LogLine
+      return Object.assign(log.msg.match(pattern) as RegExpMatchArray, { log })
+    },
     waitForLine(pattern, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const finish = () => {

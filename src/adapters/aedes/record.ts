@@ -24,8 +24,19 @@ export function openRecord(state: AdapterState, client: Client, packet: ConnectP
     connackSent: false,
     connected: false,
   })
-  state.connecting.set(record.requestedId, record)
   return record
+}
+
+/**
+ * The app's `preConnect` accepted the CONNECT, maybe after rewriting it (aedes hands it the packet for
+ * that): from now on the record carries what aedes authenticates and uses. The client id aedes uses is read
+ * from `client.id` when needed, since `authenticate` may still change it.
+ */
+export function adoptConnect(record: ClientRecord, packet: ConnectPacket): void {
+  record.username = typeof packet.username === 'string' ? packet.username : undefined
+  record.keepalive = typeof packet.keepalive === 'number' ? packet.keepalive : 0
+  record.protoVer = typeof packet.protocolVersion === 'number' ? packet.protocolVersion : 4
+  record.clean = packet.clean !== false
 }
 
 /**
@@ -59,8 +70,8 @@ function newRecord(state: AdapterState, client: Client, keep: boolean, seed: Rec
     ipaddress: remoteAddressOf(client),
     connectedAt: undefined,
     subscriptions: new Map<string, QoS>(),
-    awaitingPuback: { byId: new Map(), inOrder: [] },
-    awaitingPubrec: { byId: new Map(), inOrder: [] },
+    awaitingPuback: new Map(),
+    awaitingPubrec: new Map(),
     awaitingPubcomp: new Map(),
     release: () => {},
   }
@@ -112,5 +123,4 @@ function followConnection(state: AdapterState, record: ClientRecord): () => void
 export function forget(state: AdapterState, record: ClientRecord): void {
   record.release()
   state.records.delete(record.client)
-  if (state.connecting.get(record.requestedId) === record) state.connecting.delete(record.requestedId)
 }

@@ -11,24 +11,16 @@ export interface InflightMessage {
   payload: Uint8Array
   from_client_id: string | null
   from_username: string | undefined
-  /** Known only for messages re-sent from a persistent session's queue; otherwise matched by arrival order. */
-  messageId: number | undefined
+  /** When aedes sent it; the acked event keeps the delivery's `ts`. */
+  ts: number
 }
 
-/**
- * Messages awaiting one kind of acknowledgement: by packet id where it is known, otherwise oldest first
- * (MQTT 3.1.1 §4.6: a client acknowledges in the order it received). Both lookups are O(1).
- */
-export interface AckQueue {
-  byId: Map<number, InflightMessage>
-  inOrder: InflightMessage[]
-}
-
-/** What the adapter knows about one connection; captured early because aedes forgets it (no username, no address after the socket closes). */
+/** What the adapter knows about one connection, keyed by aedes' `Client` object (never by a client id). */
 export interface ClientRecord {
   client: Client
-  /** The client id as the CONNECT carried it (`''` when the client let the broker pick one). */
+  /** The client id as the CONNECT carried it, before any hook rewrote it (`''` when the client let the broker pick one). */
   requestedId: string
+  /** As sent until the app's `preConnect` has answered; then the one aedes authenticates. */
   username: string | undefined
   ipaddress: string | undefined
   keepalive: number
@@ -41,10 +33,10 @@ export interface ClientRecord {
   connectedAt: number | undefined
   /** Granted filters and their QoS, to tell the QoS a delivery goes out with and which unsubscribes removed something. */
   subscriptions: Map<string, QoS>
-  /** Sent QoS 1 messages awaiting PUBACK. */
-  awaitingPuback: AckQueue
-  /** Sent QoS 2 messages awaiting PUBREC. */
-  awaitingPubrec: AckQueue
+  /** Sent QoS 1 messages awaiting PUBACK, by packet id. */
+  awaitingPuback: Map<number, InflightMessage>
+  /** Sent QoS 2 messages awaiting PUBREC, by packet id. */
+  awaitingPubrec: Map<number, InflightMessage>
   /** QoS 2 messages whose PUBREC came, by packet id, awaiting PUBCOMP. */
   awaitingPubcomp: Map<number, InflightMessage>
   /** Removes what the adapter attached to this connection. */
@@ -53,9 +45,6 @@ export interface ClientRecord {
 
 /** Which events the webhook asked for, looked up once so that per-message paths test a boolean. */
 export type Wanted = Readonly<Record<HookEventName, boolean>>
-
-/** Most messages remembered per subscriber while awaiting an acknowledgement: MQTT packet ids wrap at 65535. */
-export const MAX_INFLIGHT_PER_CLIENT = 65_535
 
 /** Most client ids whose username is remembered after they leave, for messages delivered later from a queue. */
 export const MAX_REMEMBERED_USERNAMES = 100_000
@@ -74,20 +63,27 @@ export interface AdapterState {
   /** False once detached: wrappers that could not be unhooked pass straight through. */
   active: boolean
   records: Map<Client, ClientRecord>
-  /** Connections between CONNECT and CONNACK, by requested client id: how a takeover is recognised. */
-  connecting: Map<string, ClientRecord>
-  /** Client ids with a persistent session the broker keeps while they are offline, and their username. */
-  persistentSessions: Map<string, string | undefined>
-  /** The username behind each client id seen connecting, for `from_username` (bounded, oldest forgotten first). */
+  /**
+   * Connections the broker closed to register a newer one with the same id (aedes' `registerClient`), and
+   * that newer one: a takeover is this fact, never a guess from a pending CONNECT.
+   */
+  takenOverBy: WeakMap<Client, Client>
+  /** The username each connection was authenticated with, kept past its record (a will is published late). */
+  usernamesByClient: WeakMap<Client, string | undefined>
+  /**
+   * Persistent sessions the broker keeps while no connection holds them, by client id (aedes keys its
+   * stored sessions so), with the username of their last connection.
+   */
+  offlineSessions: Map<string, string | undefined>
+  /** The username behind each client id seen connecting: only for messages whose publisher aedes names by id alone. */
   usernames: Map<string, string | undefined>
   /** Who published each retained message: aedes strips the publisher when it replays them on subscribe. */
   retainedPublishers: Map<string, Publisher>
   /**
-   * Who published each QoS 1/2 message, by its payload object: aedes queues a message for offline
-   * subscribers before it tags it with its publisher, and its in-memory persistence keeps the very payload
-   * (a persistence that copies it loses the publisher: `from_client_id: null`). Weak: gone with the message.
+   * Who published each message, by its payload object, which aedes hands on to every delivery of it (live,
+   * queued for an offline subscriber, retained in memory); weak, so gone with the message.
    */
-  queuedPublishers: WeakMap<object, Publisher>
+  publishers: WeakMap<object, Publisher>
 }
 
 /** Hands `event` to the webhook; a webhook that throws is reported, never thrown into the broker. */
@@ -139,10 +135,13 @@ export function usernameOf(state: AdapterState, clientId: string | null | undefi
   return state.usernames.get(clientId)
 }
 
-/** The username `client` connected with, even once its connection is gone (a will is published after that). */
+/** The username `client` was authenticated with, even once its connection is gone (a will is published after that). */
 export function usernameOfClient(state: AdapterState, client: Client): string | undefined {
   const record = state.records.get(client)
-  return record ? record.username : usernameOf(state, client.id)
+  if (record) return record.username
+  return state.usernamesByClient.has(client)
+    ? state.usernamesByClient.get(client)
+    : usernameOf(state, client.id)
 }
 
 /** The parser aedes reads a client's packets with: not public API, pinned by `test/aedes-private-fields.test.ts`. */
@@ -151,6 +150,12 @@ export function packetParserOf(client: Client): EventEmitter | undefined {
   return parser !== null && typeof parser === 'object' && typeof (parser as EventEmitter).on === 'function'
     ? (parser as EventEmitter)
     : undefined
+}
+
+/** The packet id aedes gives the next QoS 1/2 message it sends `client` without one: pinned like `packetParserOf`. */
+export function nextPacketIdOf(client: Client): number | undefined {
+  const next = (client as unknown as { _nextId?: unknown })._nextId
+  return typeof next === 'number' ? next : undefined
 }
 
 /** Whether the client sent DISCONNECT (aedes' own flag, which decides its will): pinned like `packetParserOf`. */

@@ -14,8 +14,10 @@ import { handleSubscribe } from './handlers/subscribe.ts'
 import { handleUnsuback } from './handlers/unsuback.ts'
 import { handleUnsubscribe } from './handlers/unsubscribe.ts'
 import type { MessageOrigins } from './origins.ts'
+import type { ClientSessions } from './sessions.ts'
 import { type ConnectionState, createConnectionState } from './state.ts'
 
+/** What `createPacketObserver` and `wrapStream` take besides the webhook. */
 export interface ObserverOptions {
   /** The client's address, for `ipaddress`. `wrapStream` defaults it to the socket's `remoteAddress`. */
   remoteAddress?: string
@@ -37,6 +39,10 @@ export interface ObserverOptions {
   packetBudget?: PacketBudget
 }
 
+/**
+ * Turns the MQTT packets of one connection into hook events, as `createPacketObserver` returns it: feed it
+ * each parsed packet in the order it went by. Never throws; bad input is reported through the webhook.
+ */
 export interface PacketObserver {
   /** A packet from the client to the server. */
   inbound(packet: Packet): void
@@ -89,14 +95,16 @@ export class ConnectionObserver implements PacketObserver {
   /**
    * @param maxPacketSize Checked here only for packets handed in already parsed (`createPacketObserver`);
    *   raw streams check it on the wire, before buffering anything.
+   * @param sessions A relay's link between connections that share a client id.
    */
   constructor(
     webhook: Webhook,
     remoteAddress: string | undefined,
     origins?: MessageOrigins,
     private readonly maxPacketSize?: number,
+    sessions?: ClientSessions,
   ) {
-    this.state = createConnectionState(webhook, remoteAddress, origins)
+    this.state = createConnectionState(webhook, remoteAddress, origins, sessions)
   }
 
   /** The client's protocol version, from its CONNECT; both directions parse with it. */

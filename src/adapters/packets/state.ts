@@ -1,6 +1,7 @@
 import type { QoS } from '../../events.ts'
 import type { Webhook } from '../../webhook-types.ts'
 import type { MessageOrigin, MessageOrigins } from './origins.ts'
+import type { ClientSessions } from './sessions.ts'
 
 /** A message sent to the client with QoS 1 or 2, kept until the client's PUBACK/PUBCOMP. */
 export interface InflightMessage {
@@ -18,16 +19,20 @@ export interface ConnectionState {
   webhook: Webhook
   /** Shared by a relay's connections to name the publisher of what is delivered; absent: `null`. */
   origins: MessageOrigins | undefined
+  /** Shared by a relay's connections to tell what one connection's CONNACK did to another's; absent: each on its own. */
+  sessions: ClientSessions | undefined
   ipaddress: string | undefined
   /** From CONNECT; v5 may replace an empty one with the CONNACK's assigned identifier. */
   clientid: string
+  /** The client id the CONNECT carried. */
+  requestedId: string
   username: string | undefined
   /** 3, 4 or 5; 4 until CONNECT says otherwise. */
   protocolVersion: number
   keepalive: number
   /** v3/v4 clean session. */
   clean: boolean
-  /** v5 session expiry in seconds (absent means 0); DISCONNECT may override it. */
+  /** v5 session expiry in seconds (absent means 0); the CONNACK and DISCONNECT may override it. */
   sessionExpiry: number
   /** CONNECT seen. */
   connecting: boolean
@@ -52,12 +57,15 @@ export function createConnectionState(
   webhook: Webhook,
   ipaddress: string | undefined,
   origins: MessageOrigins | undefined,
+  sessions?: ClientSessions,
 ): ConnectionState {
   return {
     webhook,
     origins,
+    sessions,
     ipaddress,
     clientid: '',
+    requestedId: '',
     username: undefined,
     protocolVersion: 4,
     keepalive: 0,
@@ -75,7 +83,7 @@ export function createConnectionState(
   }
 }
 
-/** Message events on `$SYS/...` never fire (SPEC §4), so they are not even built. */
+/** Message events on `$SYS/...` never fire (docs/events.md), so they are not even built. */
 export function isSysTopic(topic: string): boolean {
   return topic === '$SYS' || topic.startsWith('$SYS/')
 }

@@ -3,6 +3,7 @@ import type { Webhook } from '../../webhook-types.ts'
 import { resolvePacketLimits } from './budget.ts'
 import { ConnectionObserver, type ObserverOptions } from './observer.ts'
 import type { MessageOrigins } from './origins.ts'
+import type { ClientSessions } from './sessions.ts'
 import { PacketTap, selectPackets, wantsAnything } from './tap.ts'
 
 /** Looks at both directions of one connection's bytes; `null` when the webhook wants nothing from it. */
@@ -22,10 +23,11 @@ export function tapConnection(
   webhook: Webhook,
   options: ObserverOptions,
   origins?: MessageOrigins,
+  sessions?: ClientSessions,
 ): ConnectionTaps | null {
   const limits = resolvePacketLimits(options)
   if (!wantsAnything(webhook)) return null
-  const observer = new ConnectionObserver(webhook, options.remoteAddress, origins)
+  const observer = new ConnectionObserver(webhook, options.remoteAddress, origins, undefined, sessions)
   const selection = selectPackets(webhook, origins !== undefined)
   const inbound = new PacketTap(observer, 'inbound', selection.inbound, limits)
   const outbound = new PacketTap(observer, 'outbound', selection.outbound, limits)

@@ -1,17 +1,10 @@
 import type { IPubackPacket, IPubcompPacket, IPubrecPacket } from 'mqtt-packet'
-import {
-  type AckQueue,
-  type AdapterState,
-  type ClientRecord,
-  emit,
-  type InflightMessage,
-  report,
-} from '../state.ts'
+import { type AdapterState, type ClientRecord, emit, type InflightMessage, report } from '../state.ts'
 
 /**
  * The subscriber acknowledged a message: PUBACK ends QoS 1, PUBREC is the middle of QoS 2, PUBCOMP ends it.
- * aedes' own `ack` event carries no message for clean sessions, so the adapter keeps what it sent: by
- * packet id where it knows it, otherwise in sending order, which MQTT 3.1.1 §4.6 makes the ack order.
+ * aedes' own `ack` event carries no message for clean sessions, so the adapter keeps what it sent on this
+ * connection, by packet id: acknowledgements may come in any order (MQTT 5 says so; clients do).
  */
 export function handleInboundAck(
   state: AdapterState,
@@ -36,26 +29,18 @@ export function handleInboundAck(
       return
     }
     case 'pubcomp': {
-      const message = record.awaitingPubcomp.get(messageId)
-      if (!message) {
-        unknownAck(state, record, 'PUBCOMP', messageId)
-        return
-      }
-      record.awaitingPubcomp.delete(messageId)
-      fire(state, record, message)
+      const message = take(record.awaitingPubcomp, messageId)
+      if (message) fire(state, record, message)
+      else unknownAck(state, record, 'PUBCOMP', messageId)
       return
     }
   }
 }
 
-/** The message with this packet id if we know one, else the oldest whose id we never learnt. */
-function take(queue: AckQueue, messageId: number): InflightMessage | undefined {
-  const known = queue.byId.get(messageId)
-  if (known) {
-    queue.byId.delete(messageId)
-    return known
-  }
-  return queue.inOrder.shift()
+function take(queue: Map<number, InflightMessage>, messageId: number): InflightMessage | undefined {
+  const message = queue.get(messageId)
+  if (message) queue.delete(messageId)
+  return message
 }
 
 function fire(state: AdapterState, record: ClientRecord, message: InflightMessage): void {
@@ -69,6 +54,7 @@ function fire(state: AdapterState, record: ClientRecord, message: InflightMessag
     qos: message.qos,
     retain: message.retain,
     payload: message.payload,
+    ts: message.ts,
   })
 }
 
@@ -77,7 +63,7 @@ function unknownAck(state: AdapterState, record: ClientRecord, kind: string, mes
   report(
     state,
     new Error(
-      `aedes adapter: ${kind} ${messageId} from client ${record.client.id} matches no message sent since attach; no on_message_acked`,
+      `aedes adapter: ${kind} ${messageId} from client ${record.client.id} matches no message sent on this connection since attach; no on_message_acked`,
     ),
   )
 }

@@ -1,11 +1,12 @@
 import type { Client } from 'aedes'
-import { recordOf } from '../record.ts'
-import { type AdapterState, emit } from '../state.ts'
+import { type AdapterState, type ClientRecord, emit } from '../state.ts'
 
-/** The session is up and the CONNACK is out (`clientReady`). */
-export function handleConnected(state: AdapterState, client: Client): void {
+/**
+ * The session is up: aedes sent a successful CONNACK. Fired from `connackSent`, not `clientReady`: aedes
+ * emits that only once the offline queue is flushed, which may be after the client is gone again.
+ */
+export function handleConnected(state: AdapterState, client: Client, record: ClientRecord): void {
   if (!state.wanted.on_client_connected) return
-  const record = recordOf(state, client)
   emit(state, {
     event: 'on_client_connected',
     clientid: client.id,

@@ -8,7 +8,7 @@ import {
   emit,
   type InflightMessage,
   isSysTopic,
-  MAX_INFLIGHT_PER_CLIENT,
+  nextPacketIdOf,
   type Publisher,
   payloadBytes,
   report,
@@ -35,9 +35,10 @@ export function handleDelivered(state: AdapterState, client: Client, packet: Aed
       qos: message.qos,
       retain: message.retain,
       payload: message.payload,
+      ts: message.ts,
     })
   }
-  if (state.wanted.on_message_acked && message.qos > 0) awaitAck(state, record, message)
+  if (state.wanted.on_message_acked && message.qos > 0) awaitAck(state, record, message, packet)
 }
 
 function describe(state: AdapterState, record: ClientRecord, packet: AedesPublishPacket): InflightMessage {
@@ -49,24 +50,23 @@ function describe(state: AdapterState, record: ClientRecord, packet: AedesPublis
     payload: payloadBytes(packet.payload),
     from_client_id: publisher.clientId,
     from_username: publisher.username,
-    messageId: typeof packet.messageId === 'number' ? packet.messageId : undefined,
+    ts: Date.now(),
   }
 }
 
 /**
- * aedes tags a live message with its publisher's id; a retained message replayed on subscribe, or one
- * queued for an offline subscriber, comes without it, so we kept it when it was published.
+ * Who published the message, from what the adapter saw when aedes took it (its payload object travels
+ * with every copy); a retained message replayed from a persistence that copies it, by its topic; a live one
+ * aedes tagged only with an id, by that id's last username.
  */
 function publisherOf(state: AdapterState, packet: AedesPublishPacket): Publisher {
+  const payload = packet.payload as unknown
+  const kept = typeof payload === 'object' && payload !== null ? state.publishers.get(payload) : undefined
+  if (kept) return kept
   const clientId = (packet as { clientId?: unknown }).clientId
   if (typeof clientId === 'string') return { clientId, username: usernameOf(state, clientId) }
-  const payload = packet.payload as unknown
-  const kept = packet.retain
-    ? state.retainedPublishers.get(packet.topic)
-    : typeof payload === 'object' && payload !== null
-      ? state.queuedPublishers.get(payload)
-      : undefined
-  return kept ?? { clientId: null, username: undefined }
+  const retained = packet.retain ? state.retainedPublishers.get(packet.topic) : undefined
+  return retained ?? { clientId: null, username: undefined }
 }
 
 /**
@@ -88,17 +88,39 @@ function sentQos(record: ClientRecord, packet: AedesPublishPacket): QoS {
   return exact !== undefined && exact < qos ? exact : qos
 }
 
-function awaitAck(state: AdapterState, record: ClientRecord, message: InflightMessage): void {
+/**
+ * Keeps the message under the packet id it goes out with, so that the subscriber's PUBACK/PUBREC/PUBCOMP
+ * names it. A message re-sent from a persistent queue already has its id. A new one gets
+ * `client._nextId` when aedes builds the outgoing packet, in the `setImmediate` it schedules right after
+ * `authorizeForward` returns: ours, scheduled now, runs just before it, so reads the id it will take.
+ */
+function awaitAck(
+  state: AdapterState,
+  record: ClientRecord,
+  message: InflightMessage,
+  packet: AedesPublishPacket,
+): void {
   const queue = message.qos === 1 ? record.awaitingPuback : record.awaitingPubrec
-  if (message.messageId === undefined) queue.inOrder.push(message)
-  else queue.byId.set(message.messageId, message)
-  if (queue.inOrder.length + queue.byId.size > MAX_INFLIGHT_PER_CLIENT) {
-    queue.inOrder.shift()
-    report(
-      state,
-      new Error(
-        `aedes adapter: client ${record.client.id} left ${MAX_INFLIGHT_PER_CLIENT} messages unacknowledged; the oldest will fire no on_message_acked`,
-      ),
-    )
+  if (typeof packet.messageId === 'number') {
+    keep(queue, packet.messageId, message)
+    return
   }
+  setImmediate(() => {
+    if (!state.active) return
+    const id = nextPacketIdOf(record.client)
+    if (id === undefined) {
+      report(
+        state,
+        new Error('aedes adapter: client._nextId is gone (aedes changed); on_message_acked cannot fire'),
+      )
+      return
+    }
+    keep(queue, id, message)
+  })
+}
+
+/** Packet ids are 16-bit, so a subscriber has at most 65535 entries per queue: bounded without a cap. */
+function keep(queue: Map<number, InflightMessage>, id: number, message: InflightMessage): void {
+  // aedes reuses an id only after wrapping around; what is still under it was never acknowledged.
+  queue.set(id, message)
 }

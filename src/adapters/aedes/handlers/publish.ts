@@ -9,37 +9,43 @@ import {
 } from '../state.ts'
 
 /**
- * aedes published a message (`publish`): from a client, from a will (the client is the one that died), or
- * from server code (`broker.publish`, no client: `from_client_id: null`). Its own `$SYS` traffic never fires.
+ * aedes takes a message (`broker.publish`, wrapped): from a client (after its `authorizePublish`; QoS 2 once
+ * stored), from a will (the client is the one that died), or from server code (no client:
+ * `from_client_id: null`). This is before aedes routes it, so the message's publish event comes before any
+ * of its deliveries, with the `ts` of that moment. Its own `$SYS` traffic never fires.
  */
 export function handlePublished(
   state: AdapterState,
   packet: AedesPublishPacket,
-  client: Client | null,
+  client: Client | null | undefined,
 ): void {
   const topic = packet.topic
   if (typeof topic !== 'string' || isSysTopic(topic)) return
+  const ts = Date.now()
   const wanted = state.wanted
-  const publisher: Publisher = {
-    clientId: client ? client.id : null,
-    username: client ? usernameOfClient(state, client) : undefined,
-  }
+  const publisher: Publisher = client
+    ? { clientId: client.id, username: usernameOfClient(state, client) }
+    : { clientId: null, username: undefined }
   const payload = payloadBytes(packet.payload)
   if (wanted.on_message_delivered || wanted.on_message_acked)
     rememberPublisher(state, packet, publisher, payload)
   if (!wanted.on_message_publish) return
   emit(state, {
     event: 'on_message_publish',
+    ts,
     topic,
     retain: packet.retain === true,
-    qos: packet.qos,
+    qos: packet.qos ?? 0,
     from_username: publisher.username,
     from_client_id: publisher.clientId,
     payload,
   })
 }
 
-/** Keeps the publisher of messages that aedes hands to subscribers later without it (retained, queued). */
+/**
+ * Keeps who published a message for its deliveries: aedes names a live one's publisher only by id (and a
+ * takeover may reuse the id meanwhile), and none at all for retained or queued ones.
+ */
 function rememberPublisher(
   state: AdapterState,
   packet: AedesPublishPacket,
@@ -50,8 +56,9 @@ function rememberPublisher(
     if (payload.length === 0) state.retainedPublishers.delete(packet.topic)
     else state.retainedPublishers.set(packet.topic, publisher)
   }
+  // aedes copies the packet on its way to each subscriber but keeps its payload object.
   const key = packet.payload as unknown
-  if (packet.qos > 0 && publisher.clientId !== null && typeof key === 'object' && key !== null) {
-    state.queuedPublishers.set(key, publisher)
+  if (publisher.clientId !== null && typeof key === 'object' && key !== null) {
+    state.publishers.set(key, publisher)
   }
 }

@@ -1,35 +1,43 @@
+import type { Client } from 'aedes'
 import type { AdapterState, ClientRecord } from '../state.ts'
 import { emit } from '../state.ts'
 
+/** How a connection's session ended; `undefined` when the broker keeps it. */
+export type SessionEnd = 'normal' | 'abnormal' | 'takeovered' | 'discarded' | undefined
+
 /**
- * Ends the session of a client that just disconnected, when it does not outlive the connection. MQTT 3.1.1
- * reasons, after EMQX: the disconnect's own (`normal`/`abnormal`) for a clean session, `takeovered` when a
- * new connection with the same id resumes it, `discarded` when that connection asked for a clean session.
- * A persistent session taken over by a persistent connection goes on: no event.
+ * What became of the session of a connection aedes just closed, from what aedes did (EMQX's reasons):
+ * - the broker closed it for a newer connection with the same id (`registerClient`): `discarded` when that
+ *   connection asked for a clean session (aedes wipes the stored one), `takeovered` when it resumes and the
+ *   old one was clean, nothing when a persistent session passes to a persistent connection;
+ * - it ended on its own: a clean session ends with it (`normal` after DISCONNECT, `abnormal` otherwise); a
+ *   persistent one is kept offline until a clean CONNECT with its id discards it.
  */
 export function endSessionOf(state: AdapterState, record: ClientRecord, reason: 'normal' | 'abnormal'): void {
   const clientid = record.client.id
-  const taker = state.connecting.get(clientid)
-  const takenOver = taker !== undefined && taker !== record
-  if (takenOver && taker.clean) {
-    state.persistentSessions.delete(clientid)
-    fire(state, clientid, record.username, 'discarded')
-  } else if (record.clean) {
-    fire(state, clientid, record.username, takenOver ? 'takeovered' : reason)
-  }
+  const end = sessionEnd(record, state.takenOverBy.get(record.client), reason)
+  if (end !== undefined) fire(state, clientid, record.username, end)
+  else if (!record.clean && state.takenOverBy.get(record.client) === undefined)
+    state.offlineSessions.set(clientid, record.username)
 }
 
-/** A clean connection wipes the persistent session its client id left behind, if any. */
-export function endDiscardedSession(state: AdapterState, clientid: string): void {
-  if (!state.persistentSessions.has(clientid)) return
-  const username = state.persistentSessions.get(clientid)
-  state.persistentSessions.delete(clientid)
-  fire(state, clientid, username, 'discarded')
+function sessionEnd(
+  record: ClientRecord,
+  taker: Client | undefined,
+  reason: 'normal' | 'abnormal',
+): SessionEnd {
+  if (taker === undefined) return record.clean ? reason : undefined
+  // `client.clean` is set by aedes from the CONNECT it registers, after the app's hooks.
+  if (taker.clean !== false) return 'discarded'
+  return record.clean ? 'takeovered' : undefined
 }
 
-/** A persistent session is kept while its client is away, until a clean connection discards it. */
-export function rememberSession(state: AdapterState, clientid: string, username: string | undefined): void {
-  state.persistentSessions.set(clientid, username)
+/** A clean connection was accepted: aedes wiped the session its client id left offline, if any. */
+export function endOfflineSession(state: AdapterState, clientid: string, reason: 'discarded'): void {
+  if (!state.offlineSessions.has(clientid)) return
+  const username = state.offlineSessions.get(clientid)
+  state.offlineSessions.delete(clientid)
+  fire(state, clientid, username, reason)
 }
 
 function fire(state: AdapterState, clientid: string, username: string | undefined, reason: string): void {

@@ -1,0 +1,208 @@
+/**
+ * `mqtt-webhook/metrics`: a webhook's `stats()` as Prometheus metrics, through `prom-client` (an optional
+ * peer dependency: only this entry point loads it).
+ *
+ * ```ts
+ * import { Registry } from 'prom-client'
+ * import { registerWebhookMetrics } from 'mqtt-webhook/metrics'
+ * const registry = new Registry()
+ * registerWebhookMetrics(webhook, { registry })
+ * // serve `await registry.metrics()` with `registry.contentType`
+ * ```
+ * @module
+ */
+import { Counter, Gauge, register as globalRegistry, type Registry } from 'prom-client'
+import type { Webhook, WebhookStats } from './webhook-types.ts'
+
+/** One sample of a metric: a value, with labels when the metric has some. */
+export interface MetricSample {
+  /** Label values by label name; none for a metric without labels. */
+  labels?: Record<string, string>
+  /** The sample's value: a count, or a gauge's current value. */
+  value: number
+}
+
+/**
+ * How one metric is read from `stats()`. The table {@link WEBHOOK_METRICS} is the whole mapping: a new
+ * stats field becomes a metric by adding one entry.
+ */
+export interface WebhookMetricSpec {
+  /** The name after the prefix, following Prometheus conventions (`_total` for counters, base units). */
+  name: string
+  /** `counter` for totals since creation, `gauge` for values now. */
+  type: 'counter' | 'gauge'
+  /** The `# HELP` line. */
+  help: string
+  /** The names of its labels, e.g. `['reason']`. */
+  labelNames?: readonly string[]
+  /** The samples from a stats snapshot; `undefined` when this webhook's stats lack the field (not registered then). */
+  read(stats: WebhookStats): MetricSample[] | undefined
+}
+
+const one = (value: number | undefined): MetricSample[] | undefined =>
+  value === undefined ? undefined : [{ value }]
+
+/** A stats field that not every webhook has (it depends on the configuration, or came later). */
+function optional(stats: WebhookStats, name: string): unknown {
+  return (stats as unknown as Record<string, unknown>)[name]
+}
+const numberField = (stats: WebhookStats, name: string): MetricSample[] | undefined => {
+  const value = optional(stats, name)
+  return typeof value === 'number' ? [{ value }] : undefined
+}
+
+/** Every metric `registerWebhookMetrics` registers; `docs/metrics.md` maps them to EMQX's names. */
+export const WEBHOOK_METRICS: readonly WebhookMetricSpec[] = [
+  {
+    name: 'events_matched_total',
+    type: 'counter',
+    help: 'Events that matched a rule, by event name.',
+    labelNames: ['event'],
+    read: (stats) =>
+      Object.entries(stats.events).map(([event, counts]) => ({ labels: { event }, value: counts.matched })),
+  },
+  {
+    name: 'events_delivered_total',
+    type: 'counter',
+    help: 'Events delivered with a 2xx response.',
+    read: (stats) => one(stats.success),
+  },
+  {
+    name: 'events_failed_total',
+    type: 'counter',
+    help: 'Events given up on after their last attempt.',
+    read: (stats) => one(stats.failed),
+  },
+  {
+    name: 'retries_total',
+    type: 'counter',
+    help: 'Attempts that were retried.',
+    read: (stats) => one(stats.retried),
+  },
+  {
+    name: 'events_dropped_total',
+    type: 'counter',
+    help: 'Events dropped without delivery, by reason.',
+    labelNames: ['reason'],
+    read: (stats) =>
+      Object.entries(stats.dropped_by_reason).map(([reason, value]) => ({ labels: { reason }, value })),
+  },
+  {
+    name: 'queued_events',
+    type: 'gauge',
+    help: 'Events waiting now (not in flight, including those waiting for a retry).',
+    read: (stats) => one(stats.queued),
+  },
+  {
+    name: 'queued_bytes',
+    type: 'gauge',
+    help: 'Bytes of the events waiting now.',
+    read: (stats) => numberField(stats, 'queued_bytes'),
+  },
+  {
+    name: 'endpoint_paused',
+    type: 'gauge',
+    help: '1 while the endpoint is paused (Retry-After, or its circuit open after repeated failures), else 0.',
+    read: (stats) => {
+      const paused = optional(stats, 'paused')
+      return typeof paused === 'boolean' ? [{ value: paused ? 1 : 0 }] : undefined
+    },
+  },
+  {
+    name: 'endpoint_paused_until_timestamp_seconds',
+    type: 'gauge',
+    help: 'Until when the endpoint is paused, in Unix seconds; 0 when it is not.',
+    read: (stats) => {
+      const until = optional(stats, 'paused_until')
+      if (until === undefined) return undefined
+      return [{ value: typeof until === 'number' ? until / 1000 : 0 }]
+    },
+  },
+  {
+    name: 'inflight_requests',
+    type: 'gauge',
+    help: 'Requests in flight now.',
+    read: (stats) => one(stats.inflight),
+  },
+  {
+    name: 'errors_total',
+    type: 'counter',
+    help: 'Problems not about one delivery: bad input to handle(), adapter errors.',
+    read: (stats) => one(stats.errors),
+  },
+]
+
+/** Where {@link registerWebhookMetrics} registers, and under which names. */
+export interface WebhookMetricsOptions {
+  /**
+   * The registry the metrics are registered in.
+   * @default prom-client's global `register`
+   */
+  registry?: Registry | undefined
+  /**
+   * Prepended to every metric name; give each webhook of one registry its own.
+   * @default 'mqtt_webhook_'
+   */
+  prefix?: string | undefined
+}
+
+/**
+ * Registers {@link WEBHOOK_METRICS} for `webhook` in a prom-client registry. Values are read from one
+ * `webhook.stats()` snapshot per scrape; nothing is counted on the delivery path. Returns a function
+ * that removes them again.
+ * @throws Error from prom-client when a metric of the same name is already registered (use `prefix`).
+ */
+export function registerWebhookMetrics(webhook: Webhook, options: WebhookMetricsOptions = {}): () => void {
+  const registry = options.registry ?? globalRegistry
+  const prefix = options.prefix ?? 'mqtt_webhook_'
+  let snapshot: WebhookStats | undefined
+  // prom-client runs every metric's collect() in one pass per scrape: they share one snapshot.
+  const read = (): WebhookStats => {
+    if (snapshot === undefined) {
+      snapshot = webhook.stats()
+      setImmediate(() => {
+        snapshot = undefined
+      })
+    }
+    return snapshot
+  }
+  const initial = webhook.stats()
+  const names: string[] = []
+  const unregister = () => {
+    for (const name of names) registry.removeSingleMetric(name)
+  }
+  try {
+    for (const spec of WEBHOOK_METRICS) {
+      if (spec.read(initial) === undefined) continue
+      const name = prefix + spec.name
+      const common = {
+        name,
+        help: spec.help,
+        labelNames: [...(spec.labelNames ?? [])],
+        registers: [registry],
+      }
+      if (spec.type === 'counter')
+        new Counter({
+          ...common,
+          collect() {
+            this.reset()
+            for (const sample of spec.read(read()) ?? []) this.inc(sample.labels ?? {}, sample.value)
+          },
+        })
+      else
+        new Gauge({
+          ...common,
+          collect() {
+            this.reset()
+            for (const sample of spec.read(read()) ?? []) this.set(sample.labels ?? {}, sample.value)
+          },
+        })
+      names.push(name)
+    }
+  } catch (error) {
+    // A clash half-way leaves the registry as it was.
+    unregister()
+    throw error
+  }
+  return unregister
+}
