@@ -22,10 +22,13 @@ const TOP_LEVEL_KEYS = [
   'ordering',
   'secret',
   'enable',
+  'batch',
+  'pipelining',
 ] as const
 const BODY_KEYS = ['encoding'] as const
 const RULE_KEYS = ['event', 'topic'] as const
 const RETRY_KEYS = ['max_attempts', 'base_delay', 'max_delay'] as const
+const BATCH_KEYS = ['max_events', 'max_delay_ms'] as const
 const TLS_KEYS = ['keyfile', 'certfile', 'cacertfile', 'verify_peer', 'server_name_indication'] as const
 const TLS_STRING_KEYS = ['keyfile', 'certfile', 'cacertfile'] as const
 const ENCODINGS: readonly PayloadEncoding[] = ['plain', 'base64', 'base62']
@@ -51,6 +54,8 @@ const DEFAULTS = {
   maxQueueBytes: 24 * 2 ** 20,
   retry: { maxAttempts: 3, baseDelay: 100, maxDelay: 30_000 },
   ordering: 'none',
+  pipelining: 1,
+  batch: { maxEvents: 100, maxDelayMs: 10 },
 } as const
 
 /**
@@ -111,7 +116,9 @@ function resolveChecked(config: WebhookConfig): ResolvedConfig {
     ordering: oneOf(root.ordering, 'ordering', ORDERINGS) ?? DEFAULTS.ordering,
     secrets: root.secret === undefined ? [] : resolveSecrets(root.secret as string | string[]),
     enable,
+    pipelining: positiveInteger(root.pipelining, 'pipelining') ?? DEFAULTS.pipelining,
   }
+  if (root.batch !== undefined) resolved.batch = resolveBatch(root.batch)
   // A disabled webhook never connects, so its certificate files need not exist on this host.
   if (tls !== undefined && enable) resolved.tls = resolveTls(tls, tlsKey)
   return resolved
@@ -284,6 +291,16 @@ function resolveRetry(retry: unknown): ResolvedConfig['retry'] {
     baseDelay:
       positiveInteger(given.base_delay, 'retry.base_delay', MAX_TIMER_MS) ?? DEFAULTS.retry.baseDelay,
     maxDelay: positiveInteger(given.max_delay, 'retry.max_delay', MAX_TIMER_MS) ?? DEFAULTS.retry.maxDelay,
+  }
+}
+
+function resolveBatch(batch: unknown): NonNullable<ResolvedConfig['batch']> {
+  const given = requireObject(batch, 'batch')
+  rejectUnknownKeys(given, BATCH_KEYS, 'batch.')
+  return {
+    maxEvents: positiveInteger(given.max_events, 'batch.max_events') ?? DEFAULTS.batch.maxEvents,
+    maxDelayMs:
+      positiveInteger(given.max_delay_ms, 'batch.max_delay_ms', MAX_TIMER_MS) ?? DEFAULTS.batch.maxDelayMs,
   }
 }
 

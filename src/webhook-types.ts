@@ -6,12 +6,14 @@ export interface WebhookRequest {
   url: string
   /** The configured headers, lower-case names, and the Standard Webhooks headers when `secret` is set. */
   headers: Record<string, string>
-  /** The exact bytes of the body, compact JSON. */
+  /** The exact bytes of the body, compact JSON (with `batch`: a JSON array of bodies). */
   body: string
   /** Aborts at `cancel_timeout` or when the webhook is closed. */
   signal: AbortSignal
-  /** The event being delivered. */
+  /** The event being delivered (with `batch`: the first of the request). */
   event: HookEvent
+  /** Every event of the request, in body order: one, or with `batch` the array's. */
+  events: HookEvent[]
   /** 1 for the first attempt. */
   attempt: number
 }
@@ -131,6 +133,13 @@ export interface WebhookStats {
   dropped: number
   /** Events dropped, by reason; they add up to `dropped`. */
   dropped_by_reason: Record<DropReason, number>
+  /**
+   * The endpoint is paused now: it answered 429/503 with `Retry-After`, or it kept failing and its
+   * circuit is open. Nothing is sent meanwhile; events wait, and count as `queued`.
+   */
+  paused?: boolean
+  /** Until when it is paused, in ms since the epoch; `null` when it is not. */
+  paused_until?: number | null
   /** Per-event counts, for the events that are enabled. */
   events: Partial<Record<HookEventName, EventCounts>>
   /** Problems passed to `reportError` since creation (bad input to `handle()`, adapter errors). */

@@ -103,6 +103,7 @@ class HttpWebhook extends EventEmitter implements Webhook {
       ordered: config.ordering === 'per-client',
       cancelTimeout: config.cancelTimeout,
       retry: config.retry,
+      batch: config.batch,
       send: this.#sender.send,
       sensitive,
       callbacks: this.#reporters(),
@@ -163,6 +164,8 @@ class HttpWebhook extends EventEmitter implements Webhook {
       retried: delivery?.retried ?? 0,
       dropped: delivery?.dropped ?? 0,
       dropped_by_reason: delivery?.dropped_by_reason ?? { queue_full: 0, queue_bytes_full: 0, closed: 0 },
+      paused: delivery?.paused ?? false,
+      paused_until: delivery?.paused_until ?? null,
       events: perEvent,
       errors: this.#errors,
     }

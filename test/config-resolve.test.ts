@@ -21,6 +21,7 @@ describe('resolveConfig', () => {
       ordering: 'none',
       secrets: [],
       enable: true,
+      pipelining: 1,
     })
   })
 
@@ -38,6 +39,8 @@ describe('resolveConfig', () => {
       ordering: 'per-client',
       secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
       enable: true,
+      batch: { max_events: 20, max_delay_ms: 50 },
+      pipelining: 2,
     })
     assert.deepEqual(
       { ...resolved, secrets: resolved.secrets.map((key) => key.toString('base64')) },
@@ -52,6 +55,8 @@ describe('resolveConfig', () => {
         maxQueue: 10,
         maxQueueBytes: 1_000_000,
         ordering: 'per-client',
+        batch: { maxEvents: 20, maxDelayMs: 50 },
+        pipelining: 2,
         secrets: ['MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
         enable: true,
       },

@@ -236,3 +236,30 @@ test('events handed to the delivery thread and not started yet are taken back, o
   )
   assert.deepEqual([webhook.stats().success, webhook.stats().dropped, reports.dropped.length], [6, 3, 3])
 })
+
+for (const ordering of ['none', 'per-client'] as const) {
+  test(`with batch, a batch back for a retry takes its room too (ordering ${ordering})`, async (t) => {
+    const receiver = await startReceiver({ reply: (_request, index) => (index % 3 === 2 ? 200 : 503) })
+    t.after(() => receiver.close())
+    const webhook = webhookFor(t, {
+      url: receiver.url,
+      pool_size: 2,
+      ordering,
+      max_queue: 30,
+      max_queue_bytes: 30 * 200,
+      batch: { max_events: 5, max_delay_ms: 5 },
+      retry: { max_attempts: 4, base_delay: 5, max_delay: 20 },
+    })
+    for (let turn = 0; turn < 50; turn++) {
+      for (let i = 0; i < 20; i++) {
+        webhook.handle(publish(turn * 20 + i, `c${i % 5}`))
+        assertWithin(webhook, 30, 30 * 200)
+      }
+      await nextTurn()
+    }
+    await webhook.flush()
+    const stats = webhook.stats()
+    assert.equal(stats.success + stats.failed + stats.dropped, 1000)
+    assert.deepEqual([stats.queued, stats.queued_bytes, stats.inflight], [0, 0, 0])
+  })
+}

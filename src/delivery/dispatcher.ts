@@ -6,10 +6,15 @@
  * so that it could move to a worker thread unchanged.
  *
  * Every accepted job ends in exactly one of three callbacks: `delivered`, `failed` or `dropped`.
+ *
+ * The unit of an attempt is an entry, or with `batch` a lead entry carrying its batch (itself first):
+ * one request, one verdict for all of them. The endpoint as a whole can be paused (`endpoint.ts`):
+ * then nothing starts, retries included.
  */
 import PQueue from 'p-queue'
 import type { DropReason } from '../webhook-types.ts'
 import { Deadlines } from './deadlines.ts'
+import { EndpointGate } from './endpoint.ts'
 import {
   type AttemptSender,
   bodyBytes,
@@ -38,6 +43,12 @@ interface Entry extends DeliveryJob, Schedulable {
   holdsKey: boolean
   /** The retry timer, while in backoff. */
   timer: NodeJS.Timeout | undefined
+  /** When it was enqueued (ms, `Date.now()`), for `batch.max_delay_ms`; 0 without batching. */
+  arrivedAt: number
+  /** On a batch's lead entry: the whole batch, itself first, in body order. */
+  batch: Entry[] | undefined
+  /** On a member of a batch: its lead, which carries the attempt's state. */
+  lead: Entry | undefined
   /** Its bytes in the budget, reserved while it waits (not while in flight). */
   size: number
 }
@@ -51,6 +62,11 @@ export class Dispatcher implements Delivery {
   /** Started jobs waiting for a retry timer or for their body. */
   readonly #parked = new Set<Entry>()
   readonly #inflight = new Set<Entry>()
+  /** Events in flight (a batch counts all its events). */
+  #inflightEvents = 0
+  readonly #gate: EndpointGate
+  /** Armed while the oldest waiting event has not waited `batch.max_delay_ms` yet. */
+  #batchTimer: NodeJS.Timeout | undefined
   /** Runs at most `poolSize` workers, each taking jobs until none is left (so p-queue costs once per burst). */
   readonly #pool: PQueue
   #workers = 0
@@ -69,6 +85,8 @@ export class Dispatcher implements Delivery {
   #closing: Promise<void> | undefined
   /** Past the close deadline: nothing starts any more, whatever is left is dropped. */
   #aborted = false
+  /** Closing: batches go without waiting to fill up. */
+  #closingDrain = false
 
   constructor(options: DispatcherOptions) {
     this.#options = options
@@ -76,6 +94,7 @@ export class Dispatcher implements Delivery {
     this.#scheduler = options.ordered ? new PerKeyScheduler<Entry>() : new FifoScheduler<Entry>()
     this.#pool = new PQueue({ concurrency: options.poolSize })
     this.#deadlines = new Deadlines(options.cancelTimeout, deadlineSlack(options.cancelTimeout))
+    this.#gate = new EndpointGate(options.retry, () => this.#pump())
   }
 
   enqueue(job: DeliveryJob): void {
@@ -91,6 +110,9 @@ export class Dispatcher implements Delivery {
       bodyError: false,
       holdsKey: false,
       timer: undefined,
+      arrivedAt: this.#options.batch === undefined ? 0 : Date.now(),
+      batch: undefined,
+      lead: undefined,
       seq: job.seq,
       size: job.body instanceof Promise ? (job.bytesHint ?? 0) : bodyBytes(job.body),
     }
@@ -116,10 +138,13 @@ export class Dispatcher implements Delivery {
 
   stats(): DispatcherStats {
     const dropped = this.#dropped
+    const pausedUntil = this.#gate.pausedUntil()
     return {
       queued: this.#options.budget.count,
       queued_bytes: this.#options.budget.bytes,
-      inflight: this.#inflight.size,
+      inflight: this.#inflightEvents,
+      paused: pausedUntil !== undefined,
+      paused_until: pausedUntil ?? null,
       success: this.#success,
       failed: this.#failed,
       retried: this.#retried,
@@ -144,6 +169,9 @@ export class Dispatcher implements Delivery {
   }
 
   async #drainThenAbort(timeoutMs: number): Promise<void> {
+    // Nothing more will come to fill a batch: waiting ones go now.
+    this.#closingDrain = true
+    this.#pump()
     let timer: LongTimer | undefined
     const deadline = new Promise<void>((resolve) => {
       timer = setLongTimeout(resolve, timeoutMs)
@@ -164,10 +192,13 @@ export class Dispatcher implements Delivery {
       clearTimeout(entry.timer)
       this.#dropWaiting(entry, 'closed')
     }
+    clearTimeout(this.#batchTimer)
+    this.#gate.close()
     // Reported now rather than when their attempt settles: a custom `send` may ignore the signal.
     this.#deadlines.abortAll(CLOSED)
     for (const entry of this.#inflight) this.#drop(entry, 'closed')
     this.#inflight.clear()
+    this.#inflightEvents = 0
     const idle = this.#idleWorkers
     this.#idleWorkers = []
     for (const resume of idle) resume(undefined)
@@ -210,29 +241,106 @@ export class Dispatcher implements Delivery {
     }
   }
 
-  /** The next job that can be attempted now: retries and bodies that became ready first, then new jobs. */
+  /**
+   * The next job that can be attempted now: retries and bodies that became ready first, then new jobs
+   * (a batch of them, with `batch`). None while the endpoint is paused, nor beside its probe.
+   */
   #nextStartable(): Entry | undefined {
     while (!this.#aborted) {
-      const entry = this.#ready.shift() ?? this.#takeNext()
+      if (!this.#gate.mayStart()) return undefined
+      const entry =
+        this.#ready.shift() ?? (this.#options.batch === undefined ? this.#takeNext() : this.#takeBatch())
       if (entry === undefined) return undefined
-      if (entry.bodyError) {
-        this.#options.budget.release(entry.size)
-        this.#fail(entry, { kind: 'fail', code: 'ERR_SERIALIZE', message: 'the body could not be encoded' })
-        continue
-      }
-      if (entry.body instanceof Promise) {
-        // Its key stays busy meanwhile, so per-client order holds; #awaitBody brings it back.
+      if (!this.#dropUnencodable(entry)) continue
+      if (entry.batch === undefined ? entry.body instanceof Promise : entry.batch.some(hasPendingBody)) {
+        // Its keys stay busy meanwhile, so per-client order holds; #awaitBody brings it back.
         entry.state = 'body'
         this.#parked.add(entry)
         continue
       }
       // In flight from now: counted so, and aborted by close() even before its request is sent.
       entry.state = 'inflight'
-      this.#options.budget.release(entry.size)
+      this.#releaseRoom(entry)
       this.#inflight.add(entry)
+      this.#inflightEvents += entry.batch?.length ?? 1
+      this.#gate.started()
       return entry
     }
     return undefined
+  }
+
+  /** Fails the events whose body could not be encoded; whether anything of `entry` is left to send. */
+  #dropUnencodable(entry: Entry): boolean {
+    const failure: AttemptOutcome = {
+      kind: 'fail',
+      code: 'ERR_SERIALIZE',
+      message: 'the body could not be encoded',
+    }
+    if (entry.batch === undefined) {
+      if (entry.bodyError) {
+        this.#releaseRoom(entry)
+        this.#fail(entry, failure)
+      }
+      return !entry.bodyError
+    }
+    if (!entry.batch.some((member) => member.bodyError)) return true
+    for (const member of entry.batch)
+      if (member.bodyError) {
+        this.#options.budget.release(member.size)
+        this.#failOne(member, failure)
+      }
+    const rest = entry.batch.filter((member) => !member.bodyError)
+    entry.batch = undefined
+    const lead = rest[0]
+    if (lead === undefined) return false
+    // The first event left leads the batch: its id names the request.
+    for (const member of rest) member.lead = lead
+    lead.lead = undefined
+    lead.batch = rest
+    lead.attempts = entry.attempts
+    lead.state = 'ready'
+    this.#ready.push(lead)
+    return false
+  }
+
+  /**
+   * Up to `batch.max_events` waiting events as one batch, once that many wait or the oldest has waited
+   * `batch.max_delay_ms`; else a timer brings the pump back then. With per-client ordering a batch takes
+   * a client's following events too, in order, right after its first.
+   */
+  #takeBatch(): Entry | undefined {
+    const { maxEvents, maxDelayMs } = this.#options.batch as NonNullable<DispatcherOptions['batch']>
+    const oldest = this.#scheduler.oldest()
+    if (oldest === undefined) return undefined
+    if (this.#scheduler.size < maxEvents && !this.#closingDrain) {
+      const wait = oldest.arrivedAt + maxDelayMs - Date.now()
+      if (wait > 0) {
+        if (this.#batchTimer === undefined)
+          this.#batchTimer = setTimeout(() => {
+            this.#batchTimer = undefined
+            this.#pump()
+          }, wait)
+        return undefined
+      }
+    }
+    const lead = this.#takeNext()
+    if (lead === undefined) return undefined
+    const batch = [lead]
+    let last = lead
+    while (batch.length < maxEvents) {
+      const sameKey = this.#scheduler.nextOf(last.key)
+      const next = sameKey ?? this.#scheduler.next()
+      if (next === undefined) break
+      // One of a key the batch holds already must not release it if it was taken back.
+      next.holdsKey = sameKey === undefined
+      if (!this.#claim(next)) continue
+      next.holdsKey = true
+      next.lead = lead
+      batch.push(next)
+      last = next
+    }
+    lead.batch = batch
+    return lead
   }
 
   #takeNext(): Entry | undefined {
@@ -258,17 +366,19 @@ export class Dispatcher implements Delivery {
   }
 
   /**
-   * Reserves the room of a job about to wait (new, or back for a retry); past `max_queue` or
+   * Reserves the room of a job (or a batch) about to wait, new or back for a retry; past `max_queue` or
    * `max_queue_bytes` the oldest jobs waiting for their first attempt make room, and when none is left
    * here, this one is dropped. False when it was.
    */
   #reserve(entry: Entry): boolean {
     const budget = this.#options.budget
-    if (!budget.fitsAlone(entry.size)) {
+    const count = entry.batch?.length ?? 1
+    const bytes = roomOf(entry)
+    if (!budget.fitsAlone(bytes)) {
       this.#drop(entry, 'queue_bytes_full')
       return false
     }
-    for (let full = budget.reserve(entry.size); full !== undefined; full = budget.reserve(entry.size)) {
+    for (let full = budget.reserve(bytes, count); full !== undefined; full = budget.reserve(bytes, count)) {
       const oldest = this.#takeOldestWaiting()
       if (oldest === undefined) {
         this.#drop(entry, full)
@@ -277,6 +387,11 @@ export class Dispatcher implements Delivery {
       this.#dropWaiting(oldest, full)
     }
     return true
+  }
+
+  /** Gives back the room a job (or a batch) held while it waited. */
+  #releaseRoom(entry: Entry): void {
+    this.#options.budget.releaseMany(entry.batch?.length ?? 1, roomOf(entry))
   }
 
   /** Lets go of the jobs at the front of the queue that the broker's thread took back: it reported them. */
@@ -310,7 +425,8 @@ export class Dispatcher implements Delivery {
     } catch (error) {
       outcome = classifyError(error, signal, this.#options.cancelTimeout, this.#options.sensitive)
     }
-    this.#inflight.delete(entry)
+    if (this.#inflight.delete(entry)) this.#inflightEvents -= entry.batch?.length ?? 1
+    this.#gate.settled(outcome, signal.reason === CLOSED || this.#aborted)
     try {
       this.#settle(entry, outcome, signal)
     } catch {
@@ -328,9 +444,11 @@ export class Dispatcher implements Delivery {
   }
 
   #retryLater(entry: Entry, outcome: AttemptOutcome): void {
+    // It waits again: it needs its room back.
     if (!this.#reserve(entry)) return
-    this.#retried++
+    this.#retried += entry.batch?.length ?? 1
     const { baseDelay, maxDelay } = this.#options.retry
+    // The pause, if the endpoint asked for one, already holds it back that long.
     const delay = outcome.retryAfterMs ?? backoffDelay(entry.attempts, baseDelay, maxDelay)
     entry.state = 'backoff'
     this.#parked.add(entry)
@@ -350,37 +468,57 @@ export class Dispatcher implements Delivery {
     body.then(
       (text) => {
         entry.body = text
-        if (entry.state === 'body') this.#wake(entry)
+        this.#bodySettled(entry)
       },
       () => {
         entry.bodyError = true
         entry.body = ''
-        if (entry.state === 'body') this.#wake(entry)
+        this.#bodySettled(entry)
       },
     )
   }
 
+  #bodySettled(entry: Entry): void {
+    const unit = entry.lead ?? entry
+    if (unit.state === 'body' && !(unit.batch?.some(hasPendingBody) ?? false)) this.#wake(unit)
+  }
+
+  // A batch's verdict is each of its events': stats and reports count events.
   #deliver(entry: Entry, status: number): void {
-    this.#success++
-    this.#finish(entry)
-    this.#callbacks.delivered(entry.id, entry.attempts, status)
+    const attempts = entry.attempts
+    for (const member of entry.batch ?? [entry]) {
+      this.#success++
+      this.#finish(member)
+      this.#callbacks.delivered(member.id, attempts, status)
+    }
   }
 
   #fail(entry: Entry, outcome: AttemptOutcome): void {
+    const attempts = entry.attempts
+    for (const member of entry.batch ?? [entry]) {
+      member.attempts = attempts
+      this.#failOne(member, outcome)
+    }
+  }
+
+  #failOne(entry: Entry, outcome: AttemptOutcome): void {
     this.#failed++
     this.#finish(entry)
     this.#callbacks.failed(entry.id, entry.attempts, outcome)
   }
 
   #drop(entry: Entry, reason: DropReason): void {
-    this.#dropped[reason]++
-    this.#finish(entry)
-    this.#callbacks.dropped(entry.id, entry.attempts, reason)
+    const attempts = entry.attempts
+    for (const member of entry.batch ?? [entry]) {
+      this.#dropped[reason]++
+      this.#finish(member)
+      this.#callbacks.dropped(member.id, attempts, reason)
+    }
   }
 
-  /** Drops a job that holds room in the budget. */
+  /** Drops a job (or a batch) that holds room in the budget. */
   #dropWaiting(entry: Entry, reason: DropReason): void {
-    this.#options.budget.release(entry.size)
+    this.#releaseRoom(entry)
     this.#drop(entry, reason)
   }
 
@@ -408,4 +546,16 @@ export class Dispatcher implements Delivery {
 /** How much later than `cancel_timeout` an attempt may be cut: 2%, within [1, 50] ms. */
 function deadlineSlack(cancelTimeout: number): number {
   return Math.min(50, Math.max(1, Math.floor(cancelTimeout / 50)))
+}
+
+function hasPendingBody(entry: Entry): boolean {
+  return entry.body instanceof Promise
+}
+
+/** The bytes a job, or a whole batch, takes in the budget. */
+function roomOf(entry: Entry): number {
+  if (entry.batch === undefined) return entry.size
+  let bytes = 0
+  for (const member of entry.batch) bytes += member.size
+  return bytes
 }

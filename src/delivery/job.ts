@@ -30,9 +30,12 @@ export interface DeliveryJob {
   bytesHint?: number
 }
 
-/** Sends one attempt; resolves with the response, rejects like a network error. */
+/**
+ * Sends one attempt; resolves with the response, rejects like a network error. With `batch`, the request
+ * carries its members' bodies as one JSON array, and `id` (the first member's) names it.
+ */
 export type AttemptSender = (
-  job: { id: number; body: Body },
+  job: { id: number; body: Body; batch?: ReadonlyArray<{ id: number; body: Body }> },
   attempt: number,
   signal: AbortSignal,
 ) => Promise<WebhookResponse>
@@ -71,6 +74,8 @@ export interface DispatcherOptions {
   /** One attempt's deadline, in ms. */
   cancelTimeout: number
   retry: { maxAttempts: number; baseDelay: number; maxDelay: number }
+  /** With it, one request carries up to `maxEvents` jobs; absent, one each. */
+  batch?: { maxEvents: number; maxDelayMs: number } | undefined
   send: AttemptSender
   /** Strings that must never appear in a failure message (secrets, header values). */
   sensitive: readonly string[]
@@ -78,10 +83,18 @@ export interface DispatcherOptions {
 }
 
 /** The delivery side's share of `WebhookStats`: the front adds what it counts itself. */
-export type DispatcherStats = Pick<
-  WebhookStats,
-  'queued' | 'queued_bytes' | 'inflight' | 'success' | 'failed' | 'retried' | 'dropped' | 'dropped_by_reason'
->
+export type DispatcherStats = Required<Pick<WebhookStats, 'paused' | 'paused_until'>> &
+  Pick<
+    WebhookStats,
+    | 'queued'
+    | 'queued_bytes'
+    | 'inflight'
+    | 'success'
+    | 'failed'
+    | 'retried'
+    | 'dropped'
+    | 'dropped_by_reason'
+  >
 
 /** What a waiting body costs in the budget: its UTF-8 bytes. */
 export function bodyBytes(body: Body): number {

@@ -31,9 +31,11 @@ export const Counter = {
   retried: 5,
   droppedQueueFull: 6,
   droppedClosed: 7,
-  droppedQueueBytes: 8,
+  /** Until when the endpoint is paused (ms since the epoch), 0 when it is not. */
+  pausedUntil: 8,
+  droppedQueueBytes: 9,
 } as const
-export const COUNTER_COUNT = 9
+export const COUNTER_COUNT = 10
 
 /** How a dropped report names its reason across the threads. */
 export const DROP_REASONS: readonly DropReason[] = ['queue_full', 'closed', 'queue_bytes_full']

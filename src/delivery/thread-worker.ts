@@ -9,10 +9,10 @@ import type { ResolvedConfig } from '../config-types.ts'
 import type { DropReason, WebhookResponse } from '../webhook-types.ts'
 import { Claims, QueueBudget } from './budget.ts'
 import { Dispatcher } from './dispatcher.ts'
-import type { Body } from './job.ts'
+import type { AttemptSender, Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
-import { applyDeliveryPriority } from './thread-priority.ts'
+import { applyDeliveryPriority, PriorityGovernor } from './thread-priority.ts'
 import {
   Counter,
   type DeliveryThreadData,
@@ -43,6 +43,7 @@ const dispatcher = new Dispatcher({
   ordered: config.ordering === 'per-client',
   cancelTimeout: config.cancelTimeout,
   retry: config.retry,
+  batch: config.batch,
   send: sendFormatted,
   sensitive: data.sensitive,
   callbacks: {
@@ -61,12 +62,17 @@ const dispatcher = new Dispatcher({
   },
 })
 
-// Retries and attempts starting change the counters without any report: keep them fresh anyway; and
-// jobs the broker's thread took back free their memory even while no batch comes.
+const governor = new PriorityGovernor(data.priority)
+const TICK_MS = 50
+
+// Retries and attempts starting change the counters without any report: keep them fresh anyway; decide
+// whether the thread keeps yielding the CPU; and let jobs the broker's thread took back free their memory
+// even while no batch comes.
 setInterval(() => {
   dispatcher.purgeRevoked()
   publishCounters()
-}, 50).unref()
+  governor.tick(counters[Counter.queued] ?? 0, Date.now(), TICK_MS)
+}, TICK_MS).unref()
 
 port.on('message', (message: ToDeliveryThread) => {
   switch (message.type) {
@@ -98,14 +104,17 @@ function takeJobs({ seq, ids, offsets, bytes, keys }: Extract<ToDeliveryThread, 
 }
 
 /** A message event came as its fields: its body is written now, for this attempt (a retry writes it again, alike). */
-function sendFormatted(
-  job: { id: number; body: Body },
-  attempt: number,
-  signal: AbortSignal,
-): Promise<WebhookResponse> {
-  const body = job.body
-  if (typeof body === 'string' || !isRecord(body)) return sender.send(job, attempt, signal)
-  return sender.send({ id: job.id, body: formatRecord(body, config.encoding) }, attempt, signal)
+function sendFormatted(...[job, attempt, signal]: Parameters<AttemptSender>): Promise<WebhookResponse> {
+  if (job.batch !== undefined) {
+    const batch = job.batch.map((member) => ({ id: member.id, body: formatted(member.body) }))
+    return sender.send({ id: job.id, body: '', batch }, attempt, signal)
+  }
+  const body = formatted(job.body)
+  return sender.send(body === job.body ? job : { id: job.id, body }, attempt, signal)
+}
+
+function formatted(body: Body): Body {
+  return typeof body === 'string' || !isRecord(body) ? body : formatRecord(body, config.encoding)
 }
 
 function scheduleReport(): void {
@@ -141,6 +150,7 @@ function publishCounters(): void {
   counters[Counter.droppedQueueFull] = stats.dropped_by_reason.queue_full
   counters[Counter.droppedClosed] = stats.dropped_by_reason.closed
   counters[Counter.droppedQueueBytes] = stats.dropped_by_reason.queue_bytes_full
+  counters[Counter.pausedUntil] = stats.paused_until ?? 0
 }
 
 /** Structured cloning turns Buffers into plain Uint8Arrays; TLS options and HMAC keys want Buffers. */

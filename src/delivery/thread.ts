@@ -193,6 +193,7 @@ export class DeliveryThread implements Delivery {
       retried: counters[Counter.retried] ?? 0,
       dropped: queueFull + queueBytes + closed,
       dropped_by_reason: { queue_full: queueFull, queue_bytes_full: queueBytes, closed },
+      ...pauseOf(counters[Counter.pausedUntil] ?? 0),
     }
   }
 
@@ -429,4 +430,9 @@ export class DeliveryThread implements Delivery {
 /** The room a job takes while it waits: its body's bytes, or while the body is encoded, its hint. */
 function bytesOf(job: DeliveryJob): number {
   return job.body instanceof Promise ? (job.bytesHint ?? 0) : bodyBytes(job.body)
+}
+
+/** The endpoint's pause, from the delivery thread's counter (it may have ended since it was written). */
+function pauseOf(until: number): Pick<DispatcherStats, 'paused' | 'paused_until'> {
+  return until > Date.now() ? { paused: true, paused_until: until } : { paused: false, paused_until: null }
 }
