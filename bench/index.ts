@@ -41,6 +41,7 @@ const parts: Array<[name: string, load: () => Promise<{ run: () => Promise<Bench
   ],
   ['aedes', () => import('./aedes.ts'), ['aedes_ratio']],
   ['proxy', () => import('./proxy.ts'), ['proxy_ratio']],
+  ['memory', () => import('./memory.ts'), ['rss_mb_endpoint_down_64k', 'rss_mb_burst']],
 ]
 
 const results: Record<string, number | null> = {}

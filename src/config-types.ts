@@ -122,6 +122,12 @@ export interface EnabledWebhookConfig {
    */
   max_queue?: number | undefined
   /**
+   * Most bytes of events waiting to be sent (their bodies, or for message events their fields and payload),
+   * at most 2147483647; past it the oldest waiting events are dropped and reported (`queue_bytes_full`).
+   * @default 25165824 (24 MiB)
+   */
+  max_queue_bytes?: number
+  /**
    * `'per-client'` delivers one client's events one at a time, in the order they happened.
    * @default 'none'
    */
@@ -177,6 +183,7 @@ export interface ResolvedConfig {
   }
   retry: { maxAttempts: number; baseDelay: number; maxDelay: number }
   maxQueue: number
+  maxQueueBytes: number
   ordering: 'none' | 'per-client'
   /** Decoded signing keys (the bytes after `whsec_`), in the order given. */
   secrets: Buffer[]

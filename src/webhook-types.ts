@@ -65,9 +65,10 @@ export type DeliveryPriority = 'idle' | 'normal'
 
 /**
  * Why an event was dropped without delivery: `queue_full`, pushed out of a full queue (`max_queue`) by a
- * newer one; `closed`, still waiting (or arriving) when `close()` gave up waiting.
+ * newer one; `queue_bytes_full`, the same past `max_queue_bytes` (or bigger than it on its own); `closed`,
+ * still waiting (or arriving) when `close()` gave up waiting.
  */
-export type DropReason = 'queue_full' | 'closed'
+export type DropReason = 'queue_full' | 'queue_bytes_full' | 'closed'
 
 /** The `delivered` report: an event the endpoint accepted. */
 export interface DeliveredReport {
@@ -116,8 +117,10 @@ export interface DroppedReport {
 export interface WebhookStats {
   /** Events that matched a rule, since creation. */
   matched: number
-  /** Events waiting now (not yet in flight, including those waiting for a retry). */
+  /** Events waiting now (not yet in flight, including those waiting for a retry); never above `max_queue`. */
   queued: number
+  /** Bytes of the events waiting now (their bodies, or their fields for message events); never above `max_queue_bytes`. */
+  queued_bytes: number
   /** Requests in flight now. */
   inflight: number
   /** Events delivered with a 2xx. */

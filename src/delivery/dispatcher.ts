@@ -15,17 +15,19 @@ import PQueue from 'p-queue'
 import type { DropReason } from '../webhook-types.ts'
 import { Deadlines } from './deadlines.ts'
 import { EndpointGate } from './endpoint.ts'
-import type {
-  AttemptSender,
-  Delivery,
-  DeliveryJob,
-  DispatcherCallbacks,
-  DispatcherOptions,
-  DispatcherStats,
+import {
+  type AttemptSender,
+  bodyBytes,
+  type Delivery,
+  type DeliveryJob,
+  type DispatcherCallbacks,
+  type DispatcherOptions,
+  type DispatcherStats,
 } from './job.ts'
 import { type AttemptOutcome, backoffDelay, CLOSED, classifyError, classifyResponse } from './retry.ts'
 import { Ring } from './ring.ts'
 import { FifoScheduler, PerKeyScheduler, type Schedulable, type Scheduler } from './scheduler.ts'
+import { type LongTimer, setLongTimeout } from './timers.ts'
 
 type SendableEntry = Parameters<AttemptSender>[0]
 
@@ -47,6 +49,8 @@ interface Entry extends DeliveryJob, Schedulable {
   batch: Entry[] | undefined
   /** On a member of a batch: its lead, which carries the attempt's state. */
   lead: Entry | undefined
+  /** Its bytes in the budget, reserved while it waits (not while in flight). */
+  size: number
 }
 
 export class Dispatcher implements Delivery {
@@ -74,7 +78,9 @@ export class Dispatcher implements Delivery {
   #success = 0
   #failed = 0
   #retried = 0
-  readonly #dropped: Record<DropReason, number> = { queue_full: 0, closed: 0 }
+  readonly #dropped: Record<DropReason, number> = { queue_full: 0, queue_bytes_full: 0, closed: 0 }
+  /** Handed-over jobs found revoked by the broker's thread and let go (`Claims`). */
+  #purged = 0
   #idleWaiters: Array<() => void> = []
   #closing: Promise<void> | undefined
   /** Past the close deadline: nothing starts any more, whatever is left is dropped. */
@@ -107,15 +113,26 @@ export class Dispatcher implements Delivery {
       arrivedAt: this.#options.batch === undefined ? 0 : Date.now(),
       batch: undefined,
       lead: undefined,
+      seq: job.seq,
+      size: job.body instanceof Promise ? (job.bytesHint ?? 0) : bodyBytes(job.body),
     }
     this.#pending++
+    if (entry.seq !== undefined) {
+      // Handed over with its room reserved; the broker's thread may have taken it back on the way.
+      this.#purgeRevoked()
+      if (!this.#options.claims?.waiting(entry.seq)) {
+        this.#discard(entry)
+        return
+      }
+    } else if (this.#closing === undefined && !this.#reserve(entry)) return
     if (this.#closing !== undefined) {
-      this.#drop(entry, 'closed')
+      // A handed-over job holds room (it may be taken back first); one given here while closing does not.
+      if (entry.seq === undefined) this.#drop(entry, 'closed')
+      else if (this.#claim(entry)) this.#dropWaiting(entry, 'closed')
       return
     }
     if (entry.body instanceof Promise) this.#awaitBody(entry, entry.body)
     this.#scheduler.push(entry)
-    this.#trimToMaxQueue()
     this.#pump()
   }
 
@@ -123,15 +140,16 @@ export class Dispatcher implements Delivery {
     const dropped = this.#dropped
     const pausedUntil = this.#gate.pausedUntil()
     return {
-      queued: this.#pending - this.#inflightEvents,
+      queued: this.#options.budget.count,
+      queued_bytes: this.#options.budget.bytes,
       inflight: this.#inflightEvents,
       paused: pausedUntil !== undefined,
       paused_until: pausedUntil ?? null,
       success: this.#success,
       failed: this.#failed,
       retried: this.#retried,
-      dropped: dropped.queue_full + dropped.closed,
-      dropped_by_reason: { queue_full: dropped.queue_full, closed: dropped.closed },
+      dropped: dropped.queue_full + dropped.queue_bytes_full + dropped.closed,
+      dropped_by_reason: { ...dropped },
     }
   }
 
@@ -154,24 +172,25 @@ export class Dispatcher implements Delivery {
     // Nothing more will come to fill a batch: waiting ones go now.
     this.#closingDrain = true
     this.#pump()
-    let timer: NodeJS.Timeout | undefined
+    let timer: LongTimer | undefined
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs)
+      timer = setLongTimeout(resolve, timeoutMs)
     })
     await Promise.race([this.flush(), deadline])
-    clearTimeout(timer)
+    timer?.clear()
     this.#abortAll()
     await this.flush()
   }
 
   #abortAll(): void {
     this.#aborted = true
-    for (let entry = this.#scheduler.shiftOldest(); entry; entry = this.#scheduler.shiftOldest())
-      this.#drop(entry, 'closed')
-    for (let entry = this.#ready.shift(); entry; entry = this.#ready.shift()) this.#drop(entry, 'closed')
+    for (let entry = this.#takeOldestWaiting(); entry; entry = this.#takeOldestWaiting())
+      this.#dropWaiting(entry, 'closed')
+    for (let entry = this.#ready.shift(); entry; entry = this.#ready.shift())
+      this.#dropWaiting(entry, 'closed')
     for (const entry of this.#parked) {
       clearTimeout(entry.timer)
-      this.#drop(entry, 'closed')
+      this.#dropWaiting(entry, 'closed')
     }
     clearTimeout(this.#batchTimer)
     this.#gate.close()
@@ -241,6 +260,7 @@ export class Dispatcher implements Delivery {
       }
       // In flight from now: counted so, and aborted by close() even before its request is sent.
       entry.state = 'inflight'
+      this.#releaseRoom(entry)
       this.#inflight.add(entry)
       this.#inflightEvents += entry.batch?.length ?? 1
       this.#gate.started()
@@ -257,11 +277,18 @@ export class Dispatcher implements Delivery {
       message: 'the body could not be encoded',
     }
     if (entry.batch === undefined) {
-      if (entry.bodyError) this.#fail(entry, failure)
+      if (entry.bodyError) {
+        this.#releaseRoom(entry)
+        this.#fail(entry, failure)
+      }
       return !entry.bodyError
     }
     if (!entry.batch.some((member) => member.bodyError)) return true
-    for (const member of entry.batch) if (member.bodyError) this.#failOne(member, failure)
+    for (const member of entry.batch)
+      if (member.bodyError) {
+        this.#options.budget.release(member.size)
+        this.#failOne(member, failure)
+      }
     const rest = entry.batch.filter((member) => !member.bodyError)
     entry.batch = undefined
     const lead = rest[0]
@@ -301,8 +328,12 @@ export class Dispatcher implements Delivery {
     const batch = [lead]
     let last = lead
     while (batch.length < maxEvents) {
-      const next = this.#scheduler.nextOf(last.key) ?? this.#scheduler.next()
+      const sameKey = this.#scheduler.nextOf(last.key)
+      const next = sameKey ?? this.#scheduler.next()
       if (next === undefined) break
+      // One of a key the batch holds already must not release it if it was taken back.
+      next.holdsKey = sameKey === undefined
+      if (!this.#claim(next)) continue
       next.holdsKey = true
       next.lead = lead
       batch.push(next)
@@ -313,9 +344,73 @@ export class Dispatcher implements Delivery {
   }
 
   #takeNext(): Entry | undefined {
-    const entry = this.#scheduler.next()
-    if (entry !== undefined) entry.holdsKey = true
-    return entry
+    for (let entry = this.#scheduler.next(); entry !== undefined; entry = this.#scheduler.next()) {
+      entry.holdsKey = true
+      if (this.#claim(entry)) return entry
+    }
+    return undefined
+  }
+
+  /** A handed-over job is the broker's thread's to take back until it is claimed here; false if it was. */
+  #claim(entry: Entry): boolean {
+    if (entry.seq === undefined || this.#options.claims?.claim(entry.seq)) return true
+    this.#discard(entry)
+    return false
+  }
+
+  /** The oldest job waiting for its first attempt, taken out of the queue. */
+  #takeOldestWaiting(): Entry | undefined {
+    for (let entry = this.#scheduler.shiftOldest(); entry; entry = this.#scheduler.shiftOldest())
+      if (this.#claim(entry)) return entry
+    return undefined
+  }
+
+  /**
+   * Reserves the room of a job (or a batch) about to wait, new or back for a retry; past `max_queue` or
+   * `max_queue_bytes` the oldest jobs waiting for their first attempt make room, and when none is left
+   * here, this one is dropped. False when it was.
+   */
+  #reserve(entry: Entry): boolean {
+    const budget = this.#options.budget
+    const count = entry.batch?.length ?? 1
+    const bytes = roomOf(entry)
+    if (!budget.fitsAlone(bytes)) {
+      this.#drop(entry, 'queue_bytes_full')
+      return false
+    }
+    for (let full = budget.reserve(bytes, count); full !== undefined; full = budget.reserve(bytes, count)) {
+      const oldest = this.#takeOldestWaiting()
+      if (oldest === undefined) {
+        this.#drop(entry, full)
+        return false
+      }
+      this.#dropWaiting(oldest, full)
+    }
+    return true
+  }
+
+  /** Gives back the room a job (or a batch) held while it waited. */
+  #releaseRoom(entry: Entry): void {
+    this.#options.budget.releaseMany(entry.batch?.length ?? 1, roomOf(entry))
+  }
+
+  /** Lets go of the jobs at the front of the queue that the broker's thread took back: it reported them. */
+  #purgeRevoked(): void {
+    const claims = this.#options.claims
+    if (claims === undefined || claims.revoked === this.#purged) return
+    for (
+      let oldest = this.#scheduler.oldest();
+      oldest?.seq !== undefined && !claims.waiting(oldest.seq);
+      oldest = this.#scheduler.oldest()
+    ) {
+      this.#scheduler.shiftOldest()
+      this.#discard(oldest)
+    }
+  }
+
+  /** Purges revoked jobs now (the delivery thread calls it on a timer, so that they free their memory). */
+  purgeRevoked(): void {
+    this.#purgeRevoked()
   }
 
   /** One attempt, cut at `cancel_timeout` whatever the server does. Never rejects. */
@@ -349,6 +444,8 @@ export class Dispatcher implements Delivery {
   }
 
   #retryLater(entry: Entry, outcome: AttemptOutcome): void {
+    // It waits again: it needs its room back.
+    if (!this.#reserve(entry)) return
     this.#retried += entry.batch?.length ?? 1
     const { baseDelay, maxDelay } = this.#options.retry
     // The pause, if the endpoint asked for one, already holds it back that long.
@@ -386,15 +483,6 @@ export class Dispatcher implements Delivery {
     if (unit.state === 'body' && !(unit.batch?.some(hasPendingBody) ?? false)) this.#wake(unit)
   }
 
-  /** Past `max_queue` waiting jobs, drop the oldest that has not started. */
-  #trimToMaxQueue(): void {
-    while (this.#pending - this.#inflightEvents > this.#options.maxQueue) {
-      const oldest = this.#scheduler.shiftOldest()
-      if (oldest === undefined) return
-      this.#drop(oldest, 'queue_full')
-    }
-  }
-
   // A batch's verdict is each of its events': stats and reports count events.
   #deliver(entry: Entry, status: number): void {
     const attempts = entry.attempts
@@ -428,6 +516,18 @@ export class Dispatcher implements Delivery {
     }
   }
 
+  /** Drops a job (or a batch) that holds room in the budget. */
+  #dropWaiting(entry: Entry, reason: DropReason): void {
+    this.#releaseRoom(entry)
+    this.#drop(entry, reason)
+  }
+
+  /** A handed-over job the broker's thread took back (and reported): it ends here without a report. */
+  #discard(entry: Entry): void {
+    this.#purged++
+    this.#finish(entry)
+  }
+
   #finish(entry: Entry): void {
     entry.state = 'done'
     this.#parked.delete(entry)
@@ -450,4 +550,12 @@ function deadlineSlack(cancelTimeout: number): number {
 
 function hasPendingBody(entry: Entry): boolean {
   return entry.body instanceof Promise
+}
+
+/** The bytes a job, or a whole batch, takes in the budget. */
+function roomOf(entry: Entry): number {
+  if (entry.batch === undefined) return entry.size
+  let bytes = 0
+  for (const member of entry.batch) bytes += member.size
+  return bytes
 }

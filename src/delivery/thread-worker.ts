@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
 import type { DropReason, WebhookResponse } from '../webhook-types.ts'
+import { Claims, QueueBudget } from './budget.ts'
 import { Dispatcher } from './dispatcher.ts'
 import type { AttemptSender, Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
@@ -15,6 +16,7 @@ import { applyDeliveryPriority, PriorityGovernor } from './thread-priority.ts'
 import {
   Counter,
   type DeliveryThreadData,
+  DROP_REASONS,
   type FailedJob,
   type FromDeliveryThread,
   type ToDeliveryThread,
@@ -36,7 +38,8 @@ let reportScheduled = false
 const sender = createSender(config, (id) => data.idPrefix + id.toString(36))
 const dispatcher = new Dispatcher({
   poolSize: config.poolSize,
-  maxQueue: config.maxQueue,
+  budget: new QueueBudget(new Int32Array(data.budget), config.maxQueue, config.maxQueueBytes),
+  claims: new Claims(data.claims),
   ordered: config.ordering === 'per-client',
   cancelTimeout: config.cancelTimeout,
   retry: config.retry,
@@ -53,7 +56,7 @@ const dispatcher = new Dispatcher({
       scheduleReport()
     },
     dropped(id, attempts, reason: DropReason) {
-      dropped.push(id, attempts, reason === 'queue_full' ? 0 : 1)
+      dropped.push(id, attempts, DROP_REASONS.indexOf(reason))
       scheduleReport()
     },
   },
@@ -62,9 +65,11 @@ const dispatcher = new Dispatcher({
 const governor = new PriorityGovernor(data.priority)
 const TICK_MS = 50
 
-// Retries and attempts starting change the counters without any report: keep them fresh anyway; and
-// decide whether the thread keeps yielding the CPU.
+// Retries and attempts starting change the counters without any report: keep them fresh anyway; decide
+// whether the thread keeps yielding the CPU; and let jobs the broker's thread took back free their memory
+// even while no batch comes.
 setInterval(() => {
+  dispatcher.purgeRevoked()
   publishCounters()
   governor.tick(counters[Counter.queued] ?? 0, Date.now(), TICK_MS)
 }, TICK_MS).unref()
@@ -87,11 +92,11 @@ port.on('message', (message: ToDeliveryThread) => {
 })
 
 /** Bodies stay bytes, views of the batch's block: waiting in the queue they are no work for the garbage collector. */
-function takeJobs({ ids, offsets, bytes, keys }: Extract<ToDeliveryThread, { type: 'jobs' }>): void {
+function takeJobs({ seq, ids, offsets, bytes, keys }: Extract<ToDeliveryThread, { type: 'jobs' }>): void {
   const block = Buffer.from(bytes)
   for (let i = 0; i < ids.length; i++) {
     const body = block.subarray(offsets[i], offsets[i + 1])
-    dispatcher.enqueue({ id: ids[i] as number, body, key: keys?.[i] ?? '' })
+    dispatcher.enqueue({ id: ids[i] as number, body, key: keys?.[i] ?? '', seq: seq + i })
   }
   counters[Counter.received] = (counters[Counter.received] ?? 0) + ids.length
   publishCounters()
@@ -144,6 +149,7 @@ function publishCounters(): void {
   counters[Counter.retried] = stats.retried
   counters[Counter.droppedQueueFull] = stats.dropped_by_reason.queue_full
   counters[Counter.droppedClosed] = stats.dropped_by_reason.closed
+  counters[Counter.droppedQueueBytes] = stats.dropped_by_reason.queue_bytes_full
   counters[Counter.pausedUntil] = stats.paused_until ?? 0
 }
 
