@@ -34,7 +34,14 @@ export function webhookFor(variant: Variant, url: string, messages: number): Web
     }
     return webhook
   }
-  const options: WebhookOptions = variant === 'handle' ? { send: async () => ({ status: 200 }) } : {}
+  // BENCH_DELIVERY_PRIORITY=idle|normal measures the broker's cost at another delivery thread priority.
+  const priority = process.env.BENCH_DELIVERY_PRIORITY as WebhookOptions['deliveryPriority']
+  const options: WebhookOptions =
+    variant === 'handle'
+      ? { send: async () => ({ status: 200 }) }
+      : priority === undefined
+        ? {}
+        : { deliveryPriority: priority }
   // max_queue holds every event of the run, so that none may be dropped.
   return createWebhook(
     { url, events: BENCH_EVENTS.map((event) => ({ event })), max_queue: 2 * messages + 1000 },
@@ -88,12 +95,13 @@ function noopWebhook(onEvent: (event: HookEvent) => void): Webhook {
     stats: () => ({
       matched: 0,
       queued: 0,
+      queued_bytes: 0,
       inflight: 0,
       success: 0,
       failed: 0,
       retried: 0,
       dropped: 0,
-      dropped_by_reason: { queue_full: 0, closed: 0 },
+      dropped_by_reason: { queue_full: 0, queue_bytes_full: 0, closed: 0 },
       events: {},
     }),
     flush: async () => {},

@@ -11,13 +11,37 @@ const parts: Array<[name: string, load: () => Promise<{ run: () => Promise<Bench
     [
       'delivery_events_per_s',
       'axios_loop_requests_per_s',
+      'undici_loop_requests_per_s',
       'delivery_ratio',
       'base62_max_stall_ms',
       'rss_mb_endpoint_down',
     ],
   ],
+  [
+    'transport',
+    () => import('./transport.ts'),
+    ['transport_cpu_ratio', 'transport_undici_cpu_us', 'transport_sender_cpu_us'],
+  ],
+  [
+    'flood',
+    () => import('./flood.ts'),
+    [
+      'flood_nanomq_events_per_s',
+      'flood_events_per_s',
+      'flood_batch_events_per_s',
+      'flood_ratio',
+      'flood_batch_ratio',
+      'flood_delivered_share',
+    ],
+  ],
+  [
+    'sustained',
+    () => import('./sustained.ts'),
+    ['sustained_events_per_s', 'sustained_batch_events_per_s', 'sustained_p99_ms'],
+  ],
   ['aedes', () => import('./aedes.ts'), ['aedes_ratio']],
   ['proxy', () => import('./proxy.ts'), ['proxy_ratio']],
+  ['memory', () => import('./memory.ts'), ['rss_mb_endpoint_down_64k', 'rss_mb_burst']],
   ['durable', () => import('./durable.ts'), ['durable_flood_ratio', 'durable_write_us_per_event']],
 ]
 

@@ -67,6 +67,20 @@ export interface RetryConfig {
   max_delay?: number | undefined
 }
 
+/** `batch`: a request goes when it holds `max_events` events or its oldest has waited `max_delay_ms`. */
+export interface BatchConfig {
+  /**
+   * Most events in one request.
+   * @default 100
+   */
+  max_events?: number
+  /**
+   * Longest an event waits for others to fill its batch, in ms.
+   * @default 10
+   */
+  max_delay_ms?: number
+}
+
 /**
  * The configuration `createWebhook` takes: NanoMQ's `webhook { ... }` keys. `{ enable: false }` alone is
  * valid (a webhook that sends nothing); otherwise `url` and `events` are required.
@@ -108,6 +122,12 @@ export interface EnabledWebhookConfig {
    */
   max_queue?: number | undefined
   /**
+   * Most bytes of events waiting to be sent (their bodies, or for message events their fields and payload),
+   * at most 2147483647; past it the oldest waiting events are dropped and reported (`queue_bytes_full`).
+   * @default 25165824 (24 MiB)
+   */
+  max_queue_bytes?: number
+  /**
    * `'per-client'` delivers one client's events one at a time, in the order they happened.
    * @default 'none'
    */
@@ -124,6 +144,18 @@ export interface EnabledWebhookConfig {
    * @default true
    */
   enable?: boolean | undefined
+  /**
+   * Opt-in: one request carries a JSON array of up to `max_events` bodies, in order (NanoMQ sends one
+   * event per request, and so do we without it).
+   * @default off
+   */
+  batch?: BatchConfig | undefined
+  /**
+   * HTTP/1.1 requests in flight on one connection (more than 1 lets undici pipeline POSTs, which it then
+   * treats as safe to resend: receivers de-duplicate on `webhook-id`).
+   * @default 1
+   */
+  pipelining?: number | undefined
   /** NanoMQ's dotted spellings of `headers.<name>` and `body.encoding`. */
   [dotted: `headers.${string}`]: string
   /** NanoMQ's dotted spelling of `body.encoding`. */
@@ -201,9 +233,14 @@ export interface ResolvedConfig {
   }
   retry: { maxAttempts: number; baseDelay: number; maxDelay: number }
   maxQueue: number
+  maxQueueBytes: number
   ordering: 'none' | 'per-client'
   queue: ResolvedQueue
   /** Decoded signing keys (the bytes after `whsec_`), in the order given. */
   secrets: Buffer[]
   enable: boolean
+  /** HTTP/1.1 requests in flight per connection. */
+  pipelining: number
+  /** Absent when batching is off. */
+  batch?: { maxEvents: number; maxDelayMs: number }
 }

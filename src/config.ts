@@ -18,14 +18,18 @@ const TOP_LEVEL_KEYS = [
   'ssl',
   'retry',
   'max_queue',
+  'max_queue_bytes',
   'ordering',
   'queue',
   'secret',
   'enable',
+  'batch',
+  'pipelining',
 ] as const
 const BODY_KEYS = ['encoding'] as const
 const RULE_KEYS = ['event', 'topic'] as const
 const RETRY_KEYS = ['max_attempts', 'base_delay', 'max_delay'] as const
+const BATCH_KEYS = ['max_events', 'max_delay_ms'] as const
 const TLS_KEYS = ['keyfile', 'certfile', 'cacertfile', 'verify_peer', 'server_name_indication'] as const
 const TLS_STRING_KEYS = ['keyfile', 'certfile', 'cacertfile'] as const
 const ENCODINGS: readonly PayloadEncoding[] = ['plain', 'base64', 'base62']
@@ -33,6 +37,8 @@ const ORDERINGS = ['none', 'per-client'] as const
 
 /** Node's timers fire at once (with a warning) past this many ms, so no delay may exceed it. */
 const MAX_TIMER_MS = 2_147_483_647
+/** The queue's limits are kept in 32-bit counters shared by two threads. */
+const MAX_INT32 = 2_147_483_647
 /** RFC 9110 token: what an HTTP header name may be made of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 /** Node refuses header values with these, at request time; refuse them up front instead. */
@@ -44,8 +50,13 @@ const DEFAULTS = {
   poolSize: 32,
   cancelTimeout: 5000,
   maxQueue: 100_000,
+  // About 100,000 message events of 100-byte payloads: max_queue binds for small events, this for big ones.
+  // With it, RSS stays under 300 MB with the endpoint down (measured in docs/delivery.md).
+  maxQueueBytes: 24 * 2 ** 20,
   retry: { maxAttempts: 3, baseDelay: 100, maxDelay: 30_000 },
   ordering: 'none',
+  pipelining: 1,
+  batch: { maxEvents: 100, maxDelayMs: 10 },
 } as const
 
 /**
@@ -99,12 +110,17 @@ function resolveChecked(config: WebhookConfig): ResolvedConfig {
       positiveInteger(root.cancel_timeout, 'cancel_timeout', MAX_TIMER_MS) ?? DEFAULTS.cancelTimeout,
     rules: resolveRules(root.events, enable),
     retry: resolveRetry(root.retry),
-    maxQueue: positiveInteger(root.max_queue, 'max_queue') ?? DEFAULTS.maxQueue,
+    // Both are counted in 32-bit shared counters (src/delivery/budget.ts).
+    maxQueue: positiveInteger(root.max_queue, 'max_queue', MAX_INT32) ?? DEFAULTS.maxQueue,
+    maxQueueBytes:
+      positiveInteger(root.max_queue_bytes, 'max_queue_bytes', MAX_INT32) ?? DEFAULTS.maxQueueBytes,
     ordering: oneOf(root.ordering, 'ordering', ORDERINGS) ?? DEFAULTS.ordering,
     queue: resolveQueue(root.queue),
     secrets: root.secret === undefined ? [] : resolveSecrets(root.secret as string | string[]),
     enable,
+    pipelining: positiveInteger(root.pipelining, 'pipelining') ?? DEFAULTS.pipelining,
   }
+  if (root.batch !== undefined) resolved.batch = resolveBatch(root.batch)
   // A disabled webhook never connects, so its certificate files need not exist on this host.
   if (tls !== undefined && enable) resolved.tls = resolveTls(tls, tlsKey)
   return resolved
@@ -302,6 +318,16 @@ function resolveQueue(queue: unknown): ResolvedConfig['queue'] {
     commit: oneOf(given.commit, 'queue.commit', ['batch', 'event'] as const) ?? 'batch',
     synchronous: oneOf(given.synchronous, 'queue.synchronous', ['normal', 'full'] as const) ?? 'normal',
     maxDeadLetters: positiveInteger(given.max_dead_letters, 'queue.max_dead_letters') ?? 10_000,
+  }
+}
+
+function resolveBatch(batch: unknown): NonNullable<ResolvedConfig['batch']> {
+  const given = requireObject(batch, 'batch')
+  rejectUnknownKeys(given, BATCH_KEYS, 'batch.')
+  return {
+    maxEvents: positiveInteger(given.max_events, 'batch.max_events') ?? DEFAULTS.batch.maxEvents,
+    maxDelayMs:
+      positiveInteger(given.max_delay_ms, 'batch.max_delay_ms', MAX_TIMER_MS) ?? DEFAULTS.batch.maxDelayMs,
   }
 }
 

@@ -7,12 +7,14 @@ export interface WebhookRequest {
   url: string
   /** The configured headers, lower-case names, and the Standard Webhooks headers when `secret` is set. */
   headers: Record<string, string>
-  /** The exact bytes of the body, compact JSON. */
+  /** The exact bytes of the body, compact JSON (with `batch`: a JSON array of bodies). */
   body: string
   /** Aborts at `cancel_timeout` or when the webhook is closed. */
   signal: AbortSignal
-  /** The event being delivered. */
+  /** The event being delivered (with `batch`: the first of the request). */
   event: HookEvent
+  /** Every event of the request, in body order: one, or with `batch` the array's. */
+  events: HookEvent[]
   /** 1 for the first attempt. */
   attempt: number
 }
@@ -64,9 +66,10 @@ export type DeliveryPriority = 'idle' | 'normal'
 
 /**
  * Why an event was dropped without delivery: `queue_full`, pushed out of a full queue (`max_queue`) by a
- * newer one; `closed`, still waiting (or arriving) when `close()` gave up waiting.
+ * newer one; `queue_bytes_full`, the same past `max_queue_bytes` (or bigger than it on its own); `closed`,
+ * still waiting (or arriving) when `close()` gave up waiting.
  */
-export type DropReason = 'queue_full' | 'closed'
+export type DropReason = 'queue_full' | 'queue_bytes_full' | 'closed'
 
 /** The `delivered` report: an event the endpoint accepted. */
 export interface DeliveredReport {
@@ -115,8 +118,10 @@ export interface DroppedReport {
 export interface WebhookStats {
   /** Events that matched a rule, since creation. */
   matched: number
-  /** Events waiting now (not yet in flight, including those waiting for a retry). */
+  /** Events waiting now (not yet in flight, including those waiting for a retry); never above `max_queue`. */
   queued: number
+  /** Bytes of the events waiting now (their bodies, or their fields for message events); never above `max_queue_bytes`. */
+  queued_bytes: number
   /** Requests in flight now. */
   inflight: number
   /** Events delivered with a 2xx. */
@@ -129,6 +134,13 @@ export interface WebhookStats {
   dropped: number
   /** Events dropped, by reason; they add up to `dropped`. */
   dropped_by_reason: Record<DropReason, number>
+  /**
+   * The endpoint is paused now: it answered 429/503 with `Retry-After`, or it kept failing and its
+   * circuit is open. Nothing is sent meanwhile; events wait, and count as `queued`.
+   */
+  paused?: boolean
+  /** Until when it is paused, in ms since the epoch; `null` when it is not. */
+  paused_until?: number | null
   /** Per-event counts, for the events that are enabled. */
   events: Partial<Record<HookEventName, EventCounts>>
   /** Problems passed to `reportError` since creation (bad input to `handle()`, adapter errors). */

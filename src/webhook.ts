@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events'
 import { resolveConfig } from './config.ts'
 import type { PayloadEncoding, ResolvedConfig, WebhookConfig } from './config-types.ts'
+import { QueueBudget } from './delivery/budget.ts'
 import { Dispatcher } from './delivery/dispatcher.ts'
 import type { Delivery, DispatcherCallbacks } from './delivery/job.ts'
 import { recordable } from './delivery/message-record.ts'
@@ -16,6 +17,7 @@ import { eventFromStored } from './delivery/store/rebuild.ts'
 import { type NamedJob, StoredDelivery } from './delivery/store/stored-delivery.ts'
 import { DeliveryThread } from './delivery/thread.ts'
 import { resolveDeliveryPriority } from './delivery/thread-priority.ts'
+import { WebhookConfigError } from './errors.ts'
 import type { HookEvent, HookEventName } from './events.ts'
 import { serializeEvent } from './format.ts'
 import { createMatcher } from './rules.ts'
@@ -98,7 +100,11 @@ class HttpWebhook extends EventEmitter implements Webhook {
           idPrefix: this.#idPrefix,
           sensitive,
           priority,
-          callbacks: { ...settled(this.#reporters()), lost: (error) => this.#lost(error) },
+          callbacks: {
+            ...settled(this.#reporters()),
+            lost: (error) => this.#lost(error),
+            abandoned: () => this.#abandoned(),
+          },
         }),
       )
       return
@@ -111,10 +117,11 @@ class HttpWebhook extends EventEmitter implements Webhook {
     this.#delivery = this.#withStore(
       new Dispatcher({
         poolSize: config.poolSize,
-        maxQueue: config.maxQueue,
+        budget: QueueBudget.create(config.maxQueue, config.maxQueueBytes, false),
         ordered: config.ordering === 'per-client',
         cancelTimeout: config.cancelTimeout,
         retry: config.retry,
+        batch: config.batch,
         send: this.#sender.send,
         sensitive,
         callbacks: settled(this.#reporters()),
@@ -151,6 +158,7 @@ class HttpWebhook extends EventEmitter implements Webhook {
       // Formatted before anything is counted: an event that cannot be is reported, not half taken.
       const body = serializeEvent(stamped, this.#encoding)
       const job: NamedJob = { id: this.#accept(event, kept), body, key, event: event.event }
+      if (typeof body !== 'string') job.bytesHint = encodedBytesHint(stamped)
       delivery.enqueue(job)
     } catch (error) {
       this.reportError(toError(error, 'handle() could not take an event'))
@@ -179,12 +187,15 @@ class HttpWebhook extends EventEmitter implements Webhook {
     return {
       matched: this.#matched,
       queued: delivery?.queued ?? 0,
+      queued_bytes: delivery?.queued_bytes ?? 0,
       inflight: delivery?.inflight ?? 0,
       success: delivery?.success ?? 0,
       failed: delivery?.failed ?? 0,
       retried: delivery?.retried ?? 0,
       dropped: delivery?.dropped ?? 0,
-      dropped_by_reason: delivery?.dropped_by_reason ?? { queue_full: 0, closed: 0 },
+      dropped_by_reason: delivery?.dropped_by_reason ?? { queue_full: 0, queue_bytes_full: 0, closed: 0 },
+      paused: delivery?.paused ?? false,
+      paused_until: delivery?.paused_until ?? null,
       events: perEvent,
       errors: this.#errors,
       ...(this.#store === undefined ? {} : { store: this.#store.stats() }),
@@ -206,12 +217,20 @@ class HttpWebhook extends EventEmitter implements Webhook {
 
   /**
    * Stops accepting events (later matching ones are reported dropped, `closed`), lets the queue drain for
-   * up to `timeout_ms` (default {@link DEFAULT_CLOSE_TIMEOUT_MS}), then aborts what is in flight, reports
-   * everything left as dropped (`closed`) and closes every socket. Idempotent.
+   * up to `timeout_ms` (default {@link DEFAULT_CLOSE_TIMEOUT_MS}; `Infinity` waits for the drain), then
+   * aborts what is in flight, reports everything left as dropped (`closed`) and closes every socket.
+   * Resolves within `timeout_ms` and a short grace whatever the delivery thread's state. Rejects with a
+   * `WebhookConfigError` when `timeout_ms` is not a non-negative number. Idempotent.
    */
   async close(options: { timeout_ms?: number } = {}): Promise<void> {
+    const timeout = options?.timeout_ms ?? DEFAULT_CLOSE_TIMEOUT_MS
+    if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0)
+      throw new WebhookConfigError(
+        'timeout_ms',
+        `must be a non-negative number of ms, or Infinity to wait for the drain, got ${typeof timeout === 'number' ? timeout : typeof timeout}`,
+      )
     if (this.#delivery === undefined) return
-    await this.#delivery.close(options.timeout_ms ?? DEFAULT_CLOSE_TIMEOUT_MS)
+    await this.#delivery.close(timeout)
     this.#sender?.destroy()
   }
 
@@ -286,6 +305,13 @@ class HttpWebhook extends EventEmitter implements Webhook {
     this.#events.clear()
   }
 
+  /** close() gave up waiting for the delivery thread: every event not reported yet is reported dropped. */
+  #abandoned(): void {
+    for (const [id, event] of this.#events)
+      this.#emitReport('dropped', { event, id: this.#webhookId(id), attempts: 0, reason: 'closed' })
+    this.#events.clear()
+  }
+
   #failedReport(id: number, attempts: number, outcome: AttemptOutcome): Omit<FailedReport, 'event'> {
     const plural = attempts === 1 ? 'attempt' : 'attempts'
     const report: Omit<FailedReport, 'event'> = {
@@ -345,6 +371,12 @@ function stampTimes(event: HookEvent): HookEvent {
     default:
       return event
   }
+}
+
+/** The room a body still being encoded may take: base62 makes about 1.37 characters of a byte, plus the other fields. */
+function encodedBytesHint(event: HookEvent): number {
+  const payload = (event as { payload?: Uint8Array }).payload
+  return Math.ceil((payload?.length ?? 0) * 1.4) + 1024
 }
 
 /** One client's events share a key (the publisher's for `on_message_publish`); client-less events share `''`. */

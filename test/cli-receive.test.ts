@@ -95,3 +95,37 @@ test('receive decodes base64 payloads, shows binary ones as hex, and checks what
     'message_publish  client=c9  user=undefined  topic=t/1  qos=0  retain=true  payload=<3 bytes: 00fffe>  [signature ok]',
   ])
 })
+
+test('receive prints each event of a batch on its own line, and checks the batch signature', async (t) => {
+  const cli = runCli(['receive', '--port', '0', '--secret', SECRET])
+  t.after(() => cli.kill())
+  const [, url] = await cli.waitForLine(
+    /^mqtt-webhook receive listening on (http:\/\/\S+), checking signatures$/,
+  )
+  const webhook = createWebhook({
+    url: url as string,
+    secret: SECRET,
+    batch: { max_events: 3, max_delay_ms: 5_000 },
+    events: [{ event: 'on_message_publish' }],
+  })
+  t.after(() => webhook.close())
+  for (const n of [1, 2, 3])
+    webhook.handle({
+      event: 'on_message_publish',
+      topic: `t/${n}`,
+      qos: 0,
+      retain: false,
+      from_client_id: 'c9',
+      payload: Buffer.from(`m${n}`),
+    })
+  await webhook.flush()
+  assert.equal(webhook.stats().success, 3)
+  await cli.waitForLine(/payload="m3"/)
+  assert.deepEqual(
+    cli.stdout.filter((line) => line.startsWith('message_publish')),
+    [1, 2, 3].map(
+      (n) =>
+        `message_publish  client=c9  user=undefined  topic=t/${n}  qos=0  retain=false  payload="m${n}"  [signature ok]`,
+    ),
+  )
+})

@@ -80,12 +80,13 @@ test('formatStats names the drop reasons when events were dropped', () => {
   const line = formatStats({
     matched: 5,
     queued: 0,
+    queued_bytes: 0,
     inflight: 0,
     success: 2,
     failed: 0,
     retried: 0,
     dropped: 3,
-    dropped_by_reason: { queue_full: 2, closed: 1 },
+    dropped_by_reason: { queue_full: 2, queue_bytes_full: 0, closed: 1 },
     events: {},
   })
   assert.equal(line, 'matched 5  delivered 2  failed 0  dropped 3 (queue_full 2, closed 1)  queued 0')

@@ -17,10 +17,12 @@ describe('resolveConfig', () => {
       rules: new Map([['on_client_connack', []]]),
       retry: { maxAttempts: 3, baseDelay: 100, maxDelay: 30_000 },
       maxQueue: 100_000,
+      maxQueueBytes: 24 * 2 ** 20,
       ordering: 'none',
       queue: { store: 'memory' },
       secrets: [],
       enable: true,
+      pipelining: 1,
     })
   })
 
@@ -34,6 +36,7 @@ describe('resolveConfig', () => {
       events: [{ event: 'on_message_publish', topic: 'a/#' }],
       retry: { max_attempts: 5, base_delay: 10, max_delay: 1000 },
       max_queue: 10,
+      max_queue_bytes: 1_000_000,
       ordering: 'per-client',
       queue: {
         store: 'sqlite',
@@ -44,6 +47,8 @@ describe('resolveConfig', () => {
       },
       secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
       enable: true,
+      batch: { max_events: 20, max_delay_ms: 50 },
+      pipelining: 2,
     })
     assert.deepEqual(
       { ...resolved, secrets: resolved.secrets.map((key) => key.toString('base64')) },
@@ -56,6 +61,7 @@ describe('resolveConfig', () => {
         rules: new Map([['on_message_publish', ['a/#']]]),
         retry: { maxAttempts: 5, baseDelay: 10, maxDelay: 1000 },
         maxQueue: 10,
+        maxQueueBytes: 1_000_000,
         ordering: 'per-client',
         queue: {
           store: 'sqlite',
@@ -64,6 +70,8 @@ describe('resolveConfig', () => {
           synchronous: 'full',
           maxDeadLetters: 5,
         },
+        batch: { maxEvents: 20, maxDelayMs: 50 },
+        pipelining: 2,
         secrets: ['MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
         enable: true,
       },

@@ -8,18 +8,19 @@ import { serializeEvent } from '../src/format.ts'
 
 type JobsMessage = Extract<ToDeliveryThread, { type: 'jobs' }>
 
-/** An outbox whose delivery thread is a list: it takes a batch only when the test says so. */
-function outbox(maxQueue: number, waitingThere = () => 0) {
+/**
+ * An outbox whose delivery thread is a list: it takes a batch only when the test says so, and has room
+ * for `room` jobs in all.
+ */
+function outbox(room = Number.POSITIVE_INFINITY) {
   const posted: JobsMessage[] = []
-  const dropped: number[] = []
+  const handedOver = () => posted.reduce((sum, m) => sum + m.ids.length, 0)
   const box = new Outbox({
-    maxQueue,
-    waitingThere,
     withKeys: true,
-    post: (message) => posted.push(message),
-    dropped: (id) => dropped.push(id),
+    canPost: (count) => handedOver() + count <= room,
+    post: (message) => posted.push({ ...message, seq: handedOver() }),
   })
-  return { box, posted, dropped }
+  return { box, posted }
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
@@ -31,7 +32,7 @@ function bodiesOf({ ids, offsets, bytes }: JobsMessage): string[] {
 }
 
 test('a turn of the event loop becomes one batch, with bodies and keys in order', async () => {
-  const { box, posted } = outbox(100)
+  const { box, posted } = outbox()
   for (const id of range(0, 3)) box.add(id, `body ${id}`, `client ${id % 2}`)
   assert.equal(posted.length, 0)
   await nextTurn()
@@ -44,7 +45,7 @@ test('a turn of the event loop becomes one batch, with bodies and keys in order'
 })
 
 test('bodies travel as UTF-8 in one block per batch; a block holds 128 KiB, a bigger body gets its own', async () => {
-  const { box, posted } = outbox(1000)
+  const { box, posted } = outbox()
   const bodies: Array<string | Buffer> = [
     '{"payload":"é ✓ 🦀"}',
     Buffer.from('{"as":"bytes"}'),
@@ -74,7 +75,7 @@ test('bodies travel as UTF-8 in one block per batch; a block holds 128 KiB, a bi
 })
 
 test('a message event goes in the same block as its record, and formats there to the body it would have had', async () => {
-  const { box, posted } = outbox(100)
+  const { box, posted } = outbox()
   const event = {
     event: 'on_message_delivered',
     clientid: 'sub',
@@ -101,7 +102,7 @@ test('a message event goes in the same block as its record, and formats there to
 })
 
 test('batches hold at most 1,024 jobs, and at most two wait to be taken', async () => {
-  const { box, posted } = outbox(100_000)
+  const { box, posted } = outbox()
   for (const id of range(0, 5000)) box.add(id, 'b', '')
   await nextTurn()
   assert.deepEqual(
@@ -122,32 +123,51 @@ test('batches hold at most 1,024 jobs, and at most two wait to be taken', async 
   )
 })
 
-test('while the delivery thread is behind, max_queue bounds both sides and the oldest here are dropped', async () => {
-  // The delivery thread holds 500 jobs, takes nothing more, and what was posted to it counts there too.
-  let untaken = 0
-  const { box, posted, dropped } = outbox(4000, () => 500 + untaken)
-  for (const id of range(0, 6000)) {
-    box.add(id, 'b', '')
-    untaken = posted.reduce((sum, m) => sum + m.ids.length, 0)
-  }
+test('dropOldest() takes the oldest job waiting here, with its size; a batch goes without the jobs dropped from it', async () => {
+  const { box, posted } = outbox()
+  for (const id of range(0, 3000)) box.add(id, `body ${id}`, '')
   await nextTurn()
-  // Two batches went out before it stopped taking; here stays only the room left: 4,000 - 500 - 2,048.
+  const dropped: Array<[number, number]> = []
+  for (let i = 0; i < 500; i++) box.dropOldest((id, size) => dropped.push([id, size]))
   assert.deepEqual(
-    posted.flatMap((m) => m.ids),
-    range(0, 2048),
+    dropped,
+    range(2048, 2548).map((id) => [id, `body ${id}`.length]),
   )
-  assert.equal(box.length, 1452)
-  assert.deepEqual(dropped, range(2048, 6000 - 1452))
-  box.taken()
+  assert.equal(box.length, 452)
   box.taken()
   assert.deepEqual(
-    posted.flatMap((m) => m.ids),
-    [...range(0, 2048), ...range(6000 - 1452, 6000)],
+    posted.map((m) => [m.seq, m.ids[0], m.ids.length]),
+    [
+      [0, 0, 1024],
+      [1024, 1024, 1024],
+      [2048, 2548, 452],
+    ],
+  )
+  assert.deepEqual(
+    bodiesOf(posted[2] as JobsMessage),
+    range(2548, 3000).map((n) => `body ${n}`),
+  )
+  assert.equal(
+    box.dropOldest(() => {}),
+    false,
   )
 })
 
+test('batches wait here while the delivery thread has no room for them', async () => {
+  const { box, posted } = outbox(1500)
+  for (const id of range(0, 3000)) box.add(id, 'b', '')
+  await nextTurn()
+  assert.deepEqual(
+    posted.map((m) => m.ids.length),
+    [1024],
+  )
+  box.taken()
+  assert.equal(posted.length, 1)
+  assert.equal(box.length, 3000 - 1024)
+})
+
 test('drained() resolves once everything has been handed over; takeAll() empties it, oldest first', async () => {
-  const { box } = outbox(100_000)
+  const { box } = outbox()
   for (const id of range(0, 3000)) box.add(id, 'b', '')
   let drained = false
   const waiting = box.drained().then(() => {
@@ -161,6 +181,8 @@ test('drained() resolves once everything has been handed over; takeAll() empties
 
   for (const id of range(3000, 5100)) box.add(id, 'b', '')
   // Two batches are still untaken: everything waits here.
-  assert.deepEqual(box.takeAll(), range(3000, 5100))
+  const taken: number[] = []
+  box.takeAll((id) => taken.push(id))
+  assert.deepEqual(taken, range(3000, 5100))
   assert.equal(box.length, 0)
 })

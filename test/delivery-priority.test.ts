@@ -71,6 +71,28 @@ describe('the delivery thread yields the CPU to the broker', { skip: notLinux },
     await waitFor(() => idleThreads().length === 0, 'the idle thread gone with the webhook')
   })
 
+  test('events waiting over a second make it compete on equal terms, until nothing waits', {
+    skip: chrtMissing,
+  }, async (t) => {
+    // The first answer takes 3 s: with one connection, the other events wait behind it that long.
+    const receiver = await startReceiver({
+      reply: (_request, index) => ({ status: 200, delayMs: index === 0 ? 3000 : 0 }),
+    })
+    t.after(() => receiver.close())
+    const webhook = webhookFor(t, { url: receiver.url, pool_size: 1 })
+    webhook.handle(publish(1))
+    await waitFor(() => idleThreads().length === 1, 'one thread at SCHED_IDLE')
+    webhook.handle(publish(2))
+    webhook.handle(publish(3))
+    const lowered = () =>
+      threadsOfThisProcess().filter((thread) => thread.nice !== 0 || thread.policy !== SCHED_OTHER)
+    await waitFor(() => lowered().length === 0, 'the delivery thread back at the process priority', 5000)
+    assert.equal(receiver.accepted.length, 0, 'while the backlog was there')
+    await webhook.flush()
+    await waitFor(() => idleThreads().length === 1, 'SCHED_IDLE again once nothing waits')
+    assert.equal(receiver.accepted.length, 3)
+  })
+
   test('without chrt it runs at nice 19', async (t) => {
     const path = process.env.PATH
     process.env.PATH = '/nonexistent' // the delivery thread starts with a copy of this environment

@@ -21,10 +21,12 @@ test('queue overflow drops the oldest waiting events, counts them and reports ea
   const webhook = webhookFor(t, { url: receiver.url, pool_size: 1, max_queue: 5 })
   const reports = collectReports(webhook)
 
-  for (let n = 1; n <= 11; n++) webhook.handle(publish(n))
-  // The delivery thread takes the events in one batch; once the first is in flight, five wait.
+  webhook.handle(publish(1))
   await waitFor(() => webhook.stats().inflight === 1, 'the first event in flight')
+  // The bound holds at once, on the broker's thread: five wait, the oldest five are dropped already.
+  for (let n = 2; n <= 11; n++) webhook.handle(publish(n))
   const during = webhook.stats()
+  assert.deepEqual(during.dropped_by_reason, { queue_full: 5, queue_bytes_full: 0, closed: 0 })
   await webhook.flush()
 
   assert.deepEqual(
@@ -39,7 +41,7 @@ test('queue overflow drops the oldest waiting events, counts them and reports ea
   const stats = webhook.stats()
   assert.deepEqual(
     [stats.matched, stats.success, stats.dropped, stats.dropped_by_reason],
-    [11, 6, 5, { queue_full: 5, closed: 0 }],
+    [11, 6, 5, { queue_full: 5, queue_bytes_full: 0, closed: 0 }],
   )
 })
 

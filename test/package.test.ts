@@ -22,6 +22,7 @@ interface PackResult {
   files: Array<{ path: string }>
 }
 let packed: PackResult
+const manifestBeforePack = readFileSync(join(ROOT, 'package.json'), 'utf8')
 
 before(async () => {
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], {
@@ -68,6 +69,11 @@ test('the tarball holds dist, the README, the LICENSE and the docs: no maps, no 
   // Users have the docs and the declarations, not the project's internal contract.
   const citing = paths.filter((path) => readFileSync(join(installed, path), 'utf8').includes('SPEC §'))
   assert.deepEqual(citing, [])
+})
+
+test("packing leaves the repository's package.json as it was, prepare included", () => {
+  assert.equal(readFileSync(join(ROOT, 'package.json'), 'utf8'), manifestBeforePack)
+  assert.equal(JSON.parse(manifestBeforePack).scripts.prepare, 'npm run build')
 })
 
 test('the published manifest has no install-time scripts, points at its repository, and keeps ws optional', () => {

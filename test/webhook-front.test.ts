@@ -37,6 +37,7 @@ test('options.send receives exactly what would be posted, with no server', async
       headers: { ...HEADERS, 'webhook-id': report.id },
       body: publishBody(3),
       event: publish(3),
+      events: [publish(3)],
       attempt: 1,
     },
     {
@@ -44,6 +45,7 @@ test('options.send receives exactly what would be posted, with no server', async
       headers: { ...HEADERS, 'webhook-id': report.id },
       body: publishBody(3),
       event: publish(3),
+      events: [publish(3)],
       attempt: 2,
     },
   ])
@@ -197,12 +199,15 @@ test('enable: false sends nothing, counts nothing and wants nothing', async () =
   assert.deepEqual(webhook.stats(), {
     matched: 0,
     queued: 0,
+    queued_bytes: 0,
     inflight: 0,
     success: 0,
     failed: 0,
     retried: 0,
     dropped: 0,
-    dropped_by_reason: { queue_full: 0, closed: 0 },
+    dropped_by_reason: { queue_full: 0, queue_bytes_full: 0, closed: 0 },
+    paused: false,
+    paused_until: null,
     events: {},
     errors: 0,
   })

@@ -77,7 +77,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Runn
   const answer = (request: IncomingMessage, response: ServerResponse, body: string) => {
     const signature =
       verifiers.length > 0 ? checkSignature(verifiers, request.headers, body) : unchecked(request.headers)
-    print(`${describeBody(body, encoding)}  ${signature.label}`)
+    // A batch (config `batch`) is one request carrying an array: one line per event in it.
+    for (const line of describeBodies(body, encoding)) print(`${line}  ${signature.label}`)
     if (options.raw) print(`  ${body}`)
     response.writeHead(signature.ok ? 200 : 401, { 'content-type': 'text/plain' })
     response.end(signature.ok ? 'ok\n' : 'bad signature\n')
@@ -130,12 +131,23 @@ export async function runReceive(argv: string[]): Promise<void> {
  * person looks for first; a body that is not JSON is shown as it came.
  */
 export function describeBody(body: string, encoding: PayloadEncoding): string {
-  let parsed: Record<string, unknown>
+  return describeBodies(body, encoding).join('\n')
+}
+
+/** One line per event: the body's, or each element's when the body is a batch (a JSON array). */
+export function describeBodies(body: string, encoding: PayloadEncoding): string[] {
+  let parsed: unknown
   try {
-    parsed = JSON.parse(body) as Record<string, unknown>
+    parsed = JSON.parse(body)
   } catch {
-    return `(not JSON) ${JSON.stringify(body.slice(0, 200))}`
+    return [`(not JSON) ${JSON.stringify(body.slice(0, 200))}`]
   }
+  const events = Array.isArray(parsed) ? parsed : [parsed]
+  return events.map((event) => describeEvent(event as Record<string, unknown>, encoding))
+}
+
+function describeEvent(parsed: Record<string, unknown>, encoding: PayloadEncoding): string {
+  if (typeof parsed !== 'object' || parsed === null) return `(not an event) ${JSON.stringify(parsed)}`
   const parts = [String(parsed.action ?? '(no action)')]
   const client = parsed.clientid ?? parsed.from_client_id
   const user = parsed.username ?? parsed.from_username

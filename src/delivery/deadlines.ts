@@ -8,6 +8,7 @@
  */
 import { setMaxListeners } from 'node:events'
 import { DEADLINE } from './retry.ts'
+import { MAX_TIMER_MS } from './timers.ts'
 
 /** Attempts per shared signal: beyond this, adding a listener costs more than a new signal. */
 const ATTEMPTS_PER_WINDOW = 8
@@ -64,13 +65,15 @@ export class Deadlines {
     const controller = new AbortController()
     // Up to pool_size requests listen on one signal: that is by design, not a leak.
     setMaxListeners(0, controller.signal)
+    // Past 2^31 - 1 ms a Node timer fires at once: the slack must not push a long timeout over it.
+    const ms = Math.min(this.#timeoutMs + this.#slackMs, MAX_TIMER_MS)
     const window: Window = {
       controller,
       timer: setTimeout(() => {
         this.#live.delete(window)
         if (this.#current === window) this.#current = undefined
         controller.abort(DEADLINE)
-      }, this.#timeoutMs + this.#slackMs),
+      }, ms),
     }
     // An idle webhook must not keep the process alive for a deadline nobody waits on.
     window.timer.unref()

@@ -6,21 +6,28 @@
  * so that it could move to a worker thread unchanged.
  *
  * Every accepted job ends in exactly one of three callbacks: `delivered`, `failed` or `dropped`.
+ *
+ * The unit of an attempt is an entry, or with `batch` a lead entry carrying its batch (itself first):
+ * one request, one verdict for all of them. The endpoint as a whole can be paused (`endpoint.ts`):
+ * then nothing starts, retries included.
  */
 import PQueue from 'p-queue'
 import type { DropReason } from '../webhook-types.ts'
 import { Deadlines } from './deadlines.ts'
-import type {
-  AttemptSender,
-  Delivery,
-  DeliveryJob,
-  DispatcherCallbacks,
-  DispatcherOptions,
-  DispatcherStats,
+import { EndpointGate } from './endpoint.ts'
+import {
+  type AttemptSender,
+  bodyBytes,
+  type Delivery,
+  type DeliveryJob,
+  type DispatcherCallbacks,
+  type DispatcherOptions,
+  type DispatcherStats,
 } from './job.ts'
 import { type AttemptOutcome, backoffDelay, CLOSED, classifyError, classifyResponse } from './retry.ts'
 import { Ring } from './ring.ts'
 import { FifoScheduler, PerKeyScheduler, type Schedulable, type Scheduler } from './scheduler.ts'
+import { type LongTimer, setLongTimeout } from './timers.ts'
 
 type SendableEntry = Parameters<AttemptSender>[0]
 
@@ -36,6 +43,14 @@ interface Entry extends DeliveryJob, Schedulable {
   holdsKey: boolean
   /** The retry timer, while in backoff. */
   timer: NodeJS.Timeout | undefined
+  /** When it was enqueued (ms, `Date.now()`), for `batch.max_delay_ms`; 0 without batching. */
+  arrivedAt: number
+  /** On a batch's lead entry: the whole batch, itself first, in body order. */
+  batch: Entry[] | undefined
+  /** On a member of a batch: its lead, which carries the attempt's state. */
+  lead: Entry | undefined
+  /** Its bytes in the budget, reserved while it waits (not while in flight). */
+  size: number
 }
 
 export class Dispatcher implements Delivery {
@@ -47,6 +62,11 @@ export class Dispatcher implements Delivery {
   /** Started jobs waiting for a retry timer or for their body. */
   readonly #parked = new Set<Entry>()
   readonly #inflight = new Set<Entry>()
+  /** Events in flight (a batch counts all its events). */
+  #inflightEvents = 0
+  readonly #gate: EndpointGate
+  /** Armed while the oldest waiting event has not waited `batch.max_delay_ms` yet. */
+  #batchTimer: NodeJS.Timeout | undefined
   /** Runs at most `poolSize` workers, each taking jobs until none is left (so p-queue costs once per burst). */
   readonly #pool: PQueue
   #workers = 0
@@ -58,11 +78,15 @@ export class Dispatcher implements Delivery {
   #success = 0
   #failed = 0
   #retried = 0
-  readonly #dropped: Record<DropReason, number> = { queue_full: 0, closed: 0 }
+  readonly #dropped: Record<DropReason, number> = { queue_full: 0, queue_bytes_full: 0, closed: 0 }
+  /** Handed-over jobs found revoked by the broker's thread and let go (`Claims`). */
+  #purged = 0
   #idleWaiters: Array<() => void> = []
   #closing: Promise<void> | undefined
   /** Past the close deadline: nothing starts any more, whatever is left is dropped. */
   #aborted = false
+  /** Closing: batches go without waiting to fill up. */
+  #closingDrain = false
 
   constructor(options: DispatcherOptions) {
     this.#options = options
@@ -70,6 +94,7 @@ export class Dispatcher implements Delivery {
     this.#scheduler = options.ordered ? new PerKeyScheduler<Entry>() : new FifoScheduler<Entry>()
     this.#pool = new PQueue({ concurrency: options.poolSize })
     this.#deadlines = new Deadlines(options.cancelTimeout, deadlineSlack(options.cancelTimeout))
+    this.#gate = new EndpointGate(options.retry, () => this.#pump())
   }
 
   enqueue(job: DeliveryJob): void {
@@ -85,28 +110,46 @@ export class Dispatcher implements Delivery {
       bodyError: false,
       holdsKey: false,
       timer: undefined,
+      arrivedAt: this.#options.batch === undefined ? 0 : Date.now(),
+      batch: undefined,
+      lead: undefined,
+      seq: job.seq,
+      size: job.body instanceof Promise ? (job.bytesHint ?? 0) : bodyBytes(job.body),
     }
     this.#pending++
+    if (entry.seq !== undefined) {
+      // Handed over with its room reserved; the broker's thread may have taken it back on the way.
+      this.#purgeRevoked()
+      if (!this.#options.claims?.waiting(entry.seq)) {
+        this.#discard(entry)
+        return
+      }
+    } else if (this.#closing === undefined && !this.#reserve(entry)) return
     if (this.#closing !== undefined) {
-      this.#drop(entry, 'closed')
+      // A handed-over job holds room (it may be taken back first); one given here while closing does not.
+      if (entry.seq === undefined) this.#drop(entry, 'closed')
+      else if (this.#claim(entry)) this.#dropWaiting(entry, 'closed')
       return
     }
     if (entry.body instanceof Promise) this.#awaitBody(entry, entry.body)
     this.#scheduler.push(entry)
-    this.#trimToMaxQueue()
     this.#pump()
   }
 
   stats(): DispatcherStats {
     const dropped = this.#dropped
+    const pausedUntil = this.#gate.pausedUntil()
     return {
-      queued: this.#pending - this.#inflight.size,
-      inflight: this.#inflight.size,
+      queued: this.#options.budget.count,
+      queued_bytes: this.#options.budget.bytes,
+      inflight: this.#inflightEvents,
+      paused: pausedUntil !== undefined,
+      paused_until: pausedUntil ?? null,
       success: this.#success,
       failed: this.#failed,
       retried: this.#retried,
-      dropped: dropped.queue_full + dropped.closed,
-      dropped_by_reason: { queue_full: dropped.queue_full, closed: dropped.closed },
+      dropped: dropped.queue_full + dropped.queue_bytes_full + dropped.closed,
+      dropped_by_reason: { ...dropped },
     }
   }
 
@@ -126,29 +169,36 @@ export class Dispatcher implements Delivery {
   }
 
   async #drainThenAbort(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
+    // Nothing more will come to fill a batch: waiting ones go now.
+    this.#closingDrain = true
+    this.#pump()
+    let timer: LongTimer | undefined
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs)
+      timer = setLongTimeout(resolve, timeoutMs)
     })
     await Promise.race([this.flush(), deadline])
-    clearTimeout(timer)
+    timer?.clear()
     this.#abortAll()
     await this.flush()
   }
 
   #abortAll(): void {
     this.#aborted = true
-    for (let entry = this.#scheduler.shiftOldest(); entry; entry = this.#scheduler.shiftOldest())
-      this.#drop(entry, 'closed')
-    for (let entry = this.#ready.shift(); entry; entry = this.#ready.shift()) this.#drop(entry, 'closed')
+    for (let entry = this.#takeOldestWaiting(); entry; entry = this.#takeOldestWaiting())
+      this.#dropWaiting(entry, 'closed')
+    for (let entry = this.#ready.shift(); entry; entry = this.#ready.shift())
+      this.#dropWaiting(entry, 'closed')
     for (const entry of this.#parked) {
       clearTimeout(entry.timer)
-      this.#drop(entry, 'closed')
+      this.#dropWaiting(entry, 'closed')
     }
+    clearTimeout(this.#batchTimer)
+    this.#gate.close()
     // Reported now rather than when their attempt settles: a custom `send` may ignore the signal.
     this.#deadlines.abortAll(CLOSED)
     for (const entry of this.#inflight) this.#drop(entry, 'closed')
     this.#inflight.clear()
+    this.#inflightEvents = 0
     const idle = this.#idleWorkers
     this.#idleWorkers = []
     for (const resume of idle) resume(undefined)
@@ -191,33 +241,176 @@ export class Dispatcher implements Delivery {
     }
   }
 
-  /** The next job that can be attempted now: retries and bodies that became ready first, then new jobs. */
+  /**
+   * The next job that can be attempted now: retries and bodies that became ready first, then new jobs
+   * (a batch of them, with `batch`). None while the endpoint is paused, nor beside its probe.
+   */
   #nextStartable(): Entry | undefined {
     while (!this.#aborted) {
-      const entry = this.#ready.shift() ?? this.#takeNext()
+      if (!this.#gate.mayStart()) return undefined
+      const entry =
+        this.#ready.shift() ?? (this.#options.batch === undefined ? this.#takeNext() : this.#takeBatch())
       if (entry === undefined) return undefined
-      if (entry.bodyError) {
-        this.#fail(entry, { kind: 'fail', code: 'ERR_SERIALIZE', message: 'the body could not be encoded' })
-        continue
-      }
-      if (entry.body instanceof Promise) {
-        // Its key stays busy meanwhile, so per-client order holds; #awaitBody brings it back.
+      if (!this.#dropUnencodable(entry)) continue
+      if (entry.batch === undefined ? entry.body instanceof Promise : entry.batch.some(hasPendingBody)) {
+        // Its keys stay busy meanwhile, so per-client order holds; #awaitBody brings it back.
         entry.state = 'body'
         this.#parked.add(entry)
         continue
       }
       // In flight from now: counted so, and aborted by close() even before its request is sent.
       entry.state = 'inflight'
+      this.#releaseRoom(entry)
       this.#inflight.add(entry)
+      this.#inflightEvents += entry.batch?.length ?? 1
+      this.#gate.started()
       return entry
     }
     return undefined
   }
 
+  /** Fails the events whose body could not be encoded; whether anything of `entry` is left to send. */
+  #dropUnencodable(entry: Entry): boolean {
+    const failure: AttemptOutcome = {
+      kind: 'fail',
+      code: 'ERR_SERIALIZE',
+      message: 'the body could not be encoded',
+    }
+    if (entry.batch === undefined) {
+      if (entry.bodyError) {
+        this.#releaseRoom(entry)
+        this.#fail(entry, failure)
+      }
+      return !entry.bodyError
+    }
+    if (!entry.batch.some((member) => member.bodyError)) return true
+    for (const member of entry.batch)
+      if (member.bodyError) {
+        this.#options.budget.release(member.size)
+        this.#failOne(member, failure)
+      }
+    const rest = entry.batch.filter((member) => !member.bodyError)
+    entry.batch = undefined
+    const lead = rest[0]
+    if (lead === undefined) return false
+    // The first event left leads the batch: its id names the request.
+    for (const member of rest) member.lead = lead
+    lead.lead = undefined
+    lead.batch = rest
+    lead.attempts = entry.attempts
+    lead.state = 'ready'
+    this.#ready.push(lead)
+    return false
+  }
+
+  /**
+   * Up to `batch.max_events` waiting events as one batch, once that many wait or the oldest has waited
+   * `batch.max_delay_ms`; else a timer brings the pump back then. With per-client ordering a batch takes
+   * a client's following events too, in order, right after its first.
+   */
+  #takeBatch(): Entry | undefined {
+    const { maxEvents, maxDelayMs } = this.#options.batch as NonNullable<DispatcherOptions['batch']>
+    const oldest = this.#scheduler.oldest()
+    if (oldest === undefined) return undefined
+    if (this.#scheduler.size < maxEvents && !this.#closingDrain) {
+      const wait = oldest.arrivedAt + maxDelayMs - Date.now()
+      if (wait > 0) {
+        if (this.#batchTimer === undefined)
+          this.#batchTimer = setTimeout(() => {
+            this.#batchTimer = undefined
+            this.#pump()
+          }, wait)
+        return undefined
+      }
+    }
+    const lead = this.#takeNext()
+    if (lead === undefined) return undefined
+    const batch = [lead]
+    let last = lead
+    while (batch.length < maxEvents) {
+      const sameKey = this.#scheduler.nextOf(last.key)
+      const next = sameKey ?? this.#scheduler.next()
+      if (next === undefined) break
+      // One of a key the batch holds already must not release it if it was taken back.
+      next.holdsKey = sameKey === undefined
+      if (!this.#claim(next)) continue
+      next.holdsKey = true
+      next.lead = lead
+      batch.push(next)
+      last = next
+    }
+    lead.batch = batch
+    return lead
+  }
+
   #takeNext(): Entry | undefined {
-    const entry = this.#scheduler.next()
-    if (entry !== undefined) entry.holdsKey = true
-    return entry
+    for (let entry = this.#scheduler.next(); entry !== undefined; entry = this.#scheduler.next()) {
+      entry.holdsKey = true
+      if (this.#claim(entry)) return entry
+    }
+    return undefined
+  }
+
+  /** A handed-over job is the broker's thread's to take back until it is claimed here; false if it was. */
+  #claim(entry: Entry): boolean {
+    if (entry.seq === undefined || this.#options.claims?.claim(entry.seq)) return true
+    this.#discard(entry)
+    return false
+  }
+
+  /** The oldest job waiting for its first attempt, taken out of the queue. */
+  #takeOldestWaiting(): Entry | undefined {
+    for (let entry = this.#scheduler.shiftOldest(); entry; entry = this.#scheduler.shiftOldest())
+      if (this.#claim(entry)) return entry
+    return undefined
+  }
+
+  /**
+   * Reserves the room of a job (or a batch) about to wait, new or back for a retry; past `max_queue` or
+   * `max_queue_bytes` the oldest jobs waiting for their first attempt make room, and when none is left
+   * here, this one is dropped. False when it was.
+   */
+  #reserve(entry: Entry): boolean {
+    const budget = this.#options.budget
+    const count = entry.batch?.length ?? 1
+    const bytes = roomOf(entry)
+    if (!budget.fitsAlone(bytes)) {
+      this.#drop(entry, 'queue_bytes_full')
+      return false
+    }
+    for (let full = budget.reserve(bytes, count); full !== undefined; full = budget.reserve(bytes, count)) {
+      const oldest = this.#takeOldestWaiting()
+      if (oldest === undefined) {
+        this.#drop(entry, full)
+        return false
+      }
+      this.#dropWaiting(oldest, full)
+    }
+    return true
+  }
+
+  /** Gives back the room a job (or a batch) held while it waited. */
+  #releaseRoom(entry: Entry): void {
+    this.#options.budget.releaseMany(entry.batch?.length ?? 1, roomOf(entry))
+  }
+
+  /** Lets go of the jobs at the front of the queue that the broker's thread took back: it reported them. */
+  #purgeRevoked(): void {
+    const claims = this.#options.claims
+    if (claims === undefined || claims.revoked === this.#purged) return
+    for (
+      let oldest = this.#scheduler.oldest();
+      oldest?.seq !== undefined && !claims.waiting(oldest.seq);
+      oldest = this.#scheduler.oldest()
+    ) {
+      this.#scheduler.shiftOldest()
+      this.#discard(oldest)
+    }
+  }
+
+  /** Purges revoked jobs now (the delivery thread calls it on a timer, so that they free their memory). */
+  purgeRevoked(): void {
+    this.#purgeRevoked()
   }
 
   /** One attempt, cut at `cancel_timeout` whatever the server does. Never rejects. */
@@ -232,7 +425,8 @@ export class Dispatcher implements Delivery {
     } catch (error) {
       outcome = classifyError(error, signal, this.#options.cancelTimeout, this.#options.sensitive)
     }
-    this.#inflight.delete(entry)
+    if (this.#inflight.delete(entry)) this.#inflightEvents -= entry.batch?.length ?? 1
+    this.#gate.settled(outcome, signal.reason === CLOSED || this.#aborted)
     try {
       this.#settle(entry, outcome, signal)
     } catch {
@@ -250,8 +444,11 @@ export class Dispatcher implements Delivery {
   }
 
   #retryLater(entry: Entry, outcome: AttemptOutcome): void {
-    this.#retried++
+    // It waits again: it needs its room back.
+    if (!this.#reserve(entry)) return
+    this.#retried += entry.batch?.length ?? 1
     const { baseDelay, maxDelay } = this.#options.retry
+    // The pause, if the endpoint asked for one, already holds it back that long.
     const delay = outcome.retryAfterMs ?? backoffDelay(entry.attempts, baseDelay, maxDelay)
     entry.state = 'backoff'
     this.#parked.add(entry)
@@ -271,41 +468,64 @@ export class Dispatcher implements Delivery {
     body.then(
       (text) => {
         entry.body = text
-        if (entry.state === 'body') this.#wake(entry)
+        this.#bodySettled(entry)
       },
       () => {
         entry.bodyError = true
         entry.body = ''
-        if (entry.state === 'body') this.#wake(entry)
+        this.#bodySettled(entry)
       },
     )
   }
 
-  /** Past `max_queue` waiting jobs, drop the oldest that has not started. */
-  #trimToMaxQueue(): void {
-    while (this.#pending - this.#inflight.size > this.#options.maxQueue) {
-      const oldest = this.#scheduler.shiftOldest()
-      if (oldest === undefined) return
-      this.#drop(oldest, 'queue_full')
+  #bodySettled(entry: Entry): void {
+    const unit = entry.lead ?? entry
+    if (unit.state === 'body' && !(unit.batch?.some(hasPendingBody) ?? false)) this.#wake(unit)
+  }
+
+  // A batch's verdict is each of its events': stats and reports count events.
+  #deliver(entry: Entry, status: number): void {
+    const attempts = entry.attempts
+    for (const member of entry.batch ?? [entry]) {
+      this.#success++
+      this.#finish(member)
+      this.#callbacks.delivered(member.id, attempts, status)
     }
   }
 
-  #deliver(entry: Entry, status: number): void {
-    this.#success++
-    this.#finish(entry)
-    this.#callbacks.delivered(entry.id, entry.attempts, status)
+  #fail(entry: Entry, outcome: AttemptOutcome): void {
+    const attempts = entry.attempts
+    for (const member of entry.batch ?? [entry]) {
+      member.attempts = attempts
+      this.#failOne(member, outcome)
+    }
   }
 
-  #fail(entry: Entry, outcome: AttemptOutcome): void {
+  #failOne(entry: Entry, outcome: AttemptOutcome): void {
     this.#failed++
     this.#finish(entry)
     this.#callbacks.failed(entry.id, entry.attempts, outcome)
   }
 
   #drop(entry: Entry, reason: DropReason): void {
-    this.#dropped[reason]++
+    const attempts = entry.attempts
+    for (const member of entry.batch ?? [entry]) {
+      this.#dropped[reason]++
+      this.#finish(member)
+      this.#callbacks.dropped(member.id, attempts, reason)
+    }
+  }
+
+  /** Drops a job (or a batch) that holds room in the budget. */
+  #dropWaiting(entry: Entry, reason: DropReason): void {
+    this.#releaseRoom(entry)
+    this.#drop(entry, reason)
+  }
+
+  /** A handed-over job the broker's thread took back (and reported): it ends here without a report. */
+  #discard(entry: Entry): void {
+    this.#purged++
     this.#finish(entry)
-    this.#callbacks.dropped(entry.id, entry.attempts, reason)
   }
 
   #finish(entry: Entry): void {
@@ -326,4 +546,16 @@ export class Dispatcher implements Delivery {
 /** How much later than `cancel_timeout` an attempt may be cut: 2%, within [1, 50] ms. */
 function deadlineSlack(cancelTimeout: number): number {
   return Math.min(50, Math.max(1, Math.floor(cancelTimeout / 50)))
+}
+
+function hasPendingBody(entry: Entry): boolean {
+  return entry.body instanceof Promise
+}
+
+/** The bytes a job, or a whole batch, takes in the budget. */
+function roomOf(entry: Entry): number {
+  if (entry.batch === undefined) return entry.size
+  let bytes = 0
+  for (const member of entry.batch) bytes += member.size
+  return bytes
 }

@@ -3,6 +3,7 @@
  * so that the dispatcher could run on a worker thread.
  */
 import type { DropReason, WebhookResponse, WebhookStats } from '../webhook-types.ts'
+import type { Claims, QueueBudget } from './budget.ts'
 import type { MessageHookEvent } from './message-record.ts'
 import type { AttemptOutcome } from './retry.ts'
 
@@ -20,11 +21,21 @@ export interface DeliveryJob {
   body: Body | Promise<string>
   /** Events with the same key are delivered one at a time, in order (with `ordered`). */
   key: string
+  /**
+   * Its number in hand-over order, when the broker's thread handed it to the delivery thread: it then
+   * reserved its room in the budget already, and may revoke it (`Claims`).
+   */
+  seq?: number
+  /** While its body is a promise: the bytes to reserve for it meanwhile. */
+  bytesHint?: number
 }
 
-/** Sends one attempt; resolves with the response, rejects like a network error. */
+/**
+ * Sends one attempt; resolves with the response, rejects like a network error. With `batch`, the request
+ * carries its members' bodies as one JSON array, and `id` (the first member's) names it.
+ */
 export type AttemptSender = (
-  job: { id: number; body: Body },
+  job: { id: number; body: Body; batch?: ReadonlyArray<{ id: number; body: Body }> },
   attempt: number,
   signal: AbortSignal,
 ) => Promise<WebhookResponse>
@@ -54,13 +65,17 @@ export interface Delivery {
 export interface DispatcherOptions {
   /** Most attempts in flight at once. */
   poolSize: number
-  /** Most jobs waiting; past it the oldest waiting job is dropped (`queue_full`). */
-  maxQueue: number
+  /** Most jobs and bytes waiting (shared with the broker's thread when the dispatcher runs on its own). */
+  budget: QueueBudget
+  /** With `budget` shared: who takes each handed-over job. */
+  claims?: Claims
   /** One job per key at a time, in order. */
   ordered: boolean
   /** One attempt's deadline, in ms. */
   cancelTimeout: number
   retry: { maxAttempts: number; baseDelay: number; maxDelay: number }
+  /** With it, one request carries up to `maxEvents` jobs; absent, one each. */
+  batch?: { maxEvents: number; maxDelayMs: number } | undefined
   send: AttemptSender
   /** Strings that must never appear in a failure message (secrets, header values). */
   sensitive: readonly string[]
@@ -68,7 +83,20 @@ export interface DispatcherOptions {
 }
 
 /** The delivery side's share of `WebhookStats`: the front adds what it counts itself. */
-export type DispatcherStats = Pick<
-  WebhookStats,
-  'queued' | 'inflight' | 'success' | 'failed' | 'retried' | 'dropped' | 'dropped_by_reason'
->
+export type DispatcherStats = Required<Pick<WebhookStats, 'paused' | 'paused_until'>> &
+  Pick<
+    WebhookStats,
+    | 'queued'
+    | 'queued_bytes'
+    | 'inflight'
+    | 'success'
+    | 'failed'
+    | 'retried'
+    | 'dropped'
+    | 'dropped_by_reason'
+  >
+
+/** What a waiting body costs in the budget: its UTF-8 bytes. */
+export function bodyBytes(body: Body): number {
+  return typeof body === 'string' ? Buffer.byteLength(body) : body.length
+}

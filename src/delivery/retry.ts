@@ -7,7 +7,7 @@
  * `queued`) instead of hiding in a library's pending promise.
  */
 import { describeError } from '../security/redact.ts'
-import { isCertificateError } from '../security/tls.ts'
+import { describeTlsRefusal, isCertificateError } from '../security/tls.ts'
 import type { WebhookResponse } from '../webhook-types.ts'
 
 /** The verdict on one attempt. */
@@ -54,7 +54,8 @@ export function classifyError(
   if (signal.aborted && signal.reason === DEADLINE)
     return { kind: 'retry', code: 'ETIMEDOUT', message: `no complete response within ${cancelTimeout} ms` }
   const { code = 'ERR_SEND', message } = describeError(error, sensitive)
-  return { kind: isCertificateError(code) ? 'fail' : 'retry', code, message }
+  if (!isCertificateError(code)) return { kind: 'retry', code, message }
+  return { kind: 'fail', code, message: describeTlsRefusal(code) ?? message }
 }
 
 /**

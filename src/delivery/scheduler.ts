@@ -28,6 +28,14 @@ export interface Scheduler<T extends Schedulable> {
   release(entry: T): void
   /** Removes and returns the oldest waiting event (drop-oldest on overflow, draining on close). */
   shiftOldest(): T | undefined
+  /** The oldest waiting event, left in place. */
+  oldest(): T | undefined
+  /**
+   * Removes and returns the next waiting event of `key`, whose earlier event the caller holds (from
+   * `next` or `nextOf`) and will release together with this one: a batch may carry a client's events
+   * in a row. `undefined` when none waits, or when the policy has no keys.
+   */
+  nextOf(key: string): T | undefined
 }
 
 /** Arrival order, no holding back: a ring buffer. */
@@ -50,6 +58,14 @@ export class FifoScheduler<T extends Schedulable> implements Scheduler<T> {
 
   shiftOldest(): T | undefined {
     return this.#ring.shift()
+  }
+
+  oldest(): T | undefined {
+    return this.#ring.peek()
+  }
+
+  nextOf(_key: string): T | undefined {
+    return undefined
   }
 }
 
@@ -128,6 +144,19 @@ export class PerKeyScheduler<T extends Schedulable> implements Scheduler<T> {
       this.#shiftLane(lane)
       this.#forgetIfIdle(lane)
     }
+    return entry as T
+  }
+
+  oldest(): T | undefined {
+    return this.#oldest as T | undefined
+  }
+
+  nextOf(key: string): T | undefined {
+    const lane = this.#lanes.get(key)
+    const entry = lane?.head
+    if (lane === undefined || entry === undefined || !lane.busy) return undefined
+    this.#shiftLane(lane)
+    this.#unlink(entry)
     return entry as T
   }
 

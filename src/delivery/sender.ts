@@ -1,15 +1,14 @@
 /**
- * The HTTP side: one POST per attempt through axios over keep-alive agents, or through `options.send`.
+ * The HTTP side: one POST per attempt through axios over the undici transport (`transport.ts`), or
+ * through `options.send`. A batch is one POST of a JSON array of the bodies, in order.
  */
-import { Agent as HttpAgent } from 'node:http'
-import { Agent as HttpsAgent } from 'node:https'
-import { rootCertificates } from 'node:tls'
 import axios, { type AxiosInstance } from 'axios'
 import type { ResolvedConfig } from '../config-types.ts'
 import type { HookEvent } from '../events.ts'
 import { signatureHeaders } from '../security/signing.ts'
 import type { WebhookOptions, WebhookResponse } from '../webhook-types.ts'
 import type { AttemptSender, Body } from './job.ts'
+import { createTransport, type Transport } from './transport.ts'
 
 export interface Sender {
   send: AttemptSender
@@ -25,7 +24,7 @@ export interface CustomSend {
 
 /**
  * A sender for `config`: the user's `options.send` when given, else axios.
- * @param webhookId Names a job's id as its `webhook-id` header.
+ * @param webhookId Names a job's id as its `webhook-id` header (a batch's: its first event's).
  */
 export function createSender(
   config: ResolvedConfig,
@@ -35,41 +34,62 @@ export function createSender(
   const headersFor = headerBuilder(config, webhookId)
   if (custom !== undefined) {
     return {
-      send: (job, attempt, signal) =>
-        custom.send({
+      send: (job, attempt, signal) => {
+        const body = job.batch === undefined ? job.body : batchBody(job.batch)
+        const events = (job.batch ?? [job]).map((member) => custom.eventOf(member.id))
+        return custom.send({
           url: config.url,
-          headers: headersFor(job.id, job.body),
+          headers: headersFor(job.id, body),
           // The user's function is promised text; only the delivery thread holds bodies as bytes.
-          body: typeof job.body === 'string' ? job.body : job.body.toString('utf8'),
+          body: typeof body === 'string' ? body : body.toString('utf8'),
           signal,
-          event: custom.eventOf(job.id),
+          event: events[0] as HookEvent,
+          events,
           attempt,
-        }),
+        })
+      },
       destroy() {},
     }
   }
 
-  const agents = createAgents(config)
-  const client = createAxios(agents)
+  const transport = createTransport(config)
+  const client = createAxios(transport)
   const url = config.url
   return {
     async send(job, _attempt, signal): Promise<WebhookResponse> {
+      const body = job.batch === undefined ? job.body : batchBody(job.batch)
       // request() rather than post(): post() merges its config once more before request() does.
       const response = await client.request<string>({
         method: 'post',
         url,
-        data: job.body,
-        headers: headersFor(job.id, job.body),
+        data: body,
+        headers: headersFor(job.id, body),
         signal,
       })
       return response as WebhookResponse
     },
     destroy() {
-      agents.http.destroy()
-      agents.https.destroy()
+      transport.destroy()
     },
   }
 }
+
+/** A batch's body: the JSON array of its members' bodies, in order, byte for byte. */
+export function batchBody(members: ReadonlyArray<{ body: Body }>): Body {
+  if (members.every((member) => typeof member.body === 'string'))
+    return `[${members.map((member) => member.body).join(',')}]`
+  const parts: Buffer[] = []
+  for (const member of members) {
+    parts.push(parts.length === 0 ? OPEN : COMMA)
+    parts.push(typeof member.body === 'string' ? Buffer.from(member.body) : member.body)
+  }
+  parts.push(CLOSE)
+  return Buffer.concat(parts)
+}
+
+const OPEN = Buffer.from('[')
+const COMMA = Buffer.from(',')
+const CLOSE = Buffer.from(']')
 
 /**
  * The headers of one attempt: the configured ones, `webhook-id` always (receivers de-duplicate retries
@@ -85,40 +105,14 @@ function headerBuilder(
   return (id, body) => ({ ...base, ...signatureHeaders(secrets, webhookId(id), Date.now() / 1000, body) })
 }
 
-interface Agents {
-  http: HttpAgent
-  https: HttpsAgent
-}
-
-/** Keep-alive agents holding at most `pool_size` sockets: NanoMQ opens one connection per event, we reuse. */
-function createAgents(config: ResolvedConfig): Agents {
-  const common = { keepAlive: true, maxSockets: config.poolSize, maxFreeSockets: config.poolSize }
-  const tls = config.tls
-  const https = new HttpsAgent(
-    tls === undefined
-      ? common
-      : {
-          ...common,
-          // Node's `ca` replaces the bundled roots; `cacertfile` is meant to add one.
-          ...(tls.ca === undefined ? {} : { ca: [...rootCertificates, tls.ca] }),
-          ...(tls.cert === undefined ? {} : { cert: tls.cert }),
-          ...(tls.key === undefined ? {} : { key: tls.key }),
-          ...(tls.servername === undefined ? {} : { servername: tls.servername }),
-          rejectUnauthorized: tls.rejectUnauthorized,
-        },
-  )
-  return { http: new HttpAgent(common), https }
-}
-
 /**
- * axios as a plain transport: the body string goes out byte for byte (no transform re-serializing it),
- * the response is neither parsed nor judged (the dispatcher classifies statuses), redirects are not
- * followed, environment proxies are ignored.
+ * axios as a plain request layer over the undici transport: the body goes out byte for byte (no transform
+ * re-serializing it), the response is neither parsed nor judged (the dispatcher classifies statuses),
+ * redirects are not followed, environment proxies are ignored.
  */
-function createAxios(agents: Agents): AxiosInstance {
+function createAxios(transport: Transport): AxiosInstance {
   return axios.create({
-    httpAgent: agents.http,
-    httpsAgent: agents.https,
+    adapter: transport.adapter,
     proxy: false,
     maxRedirects: 0,
     validateStatus: () => true,

@@ -3,7 +3,7 @@
  * batched: one message carries every job or report of a turn of the event loop.
  */
 import type { ResolvedConfig } from '../config-types.ts'
-import type { DeliveryPriority } from '../webhook-types.ts'
+import type { DeliveryPriority, DropReason } from '../webhook-types.ts'
 import type { AttemptOutcome } from './retry.ts'
 
 export interface DeliveryThreadData {
@@ -14,6 +14,10 @@ export interface DeliveryThreadData {
   sensitive: readonly string[]
   /** Counters the delivery thread keeps current, indexed by `Counter`. */
   counters: SharedArrayBuffer
+  /** The queue's budget cells (`QueueBudget`), shared by both threads. */
+  budget: SharedArrayBuffer
+  /** Who takes each handed-over job (`Claims`). */
+  claims: SharedArrayBuffer
   priority: DeliveryPriority
 }
 
@@ -27,15 +31,22 @@ export const Counter = {
   retried: 5,
   droppedQueueFull: 6,
   droppedClosed: 7,
+  /** Until when the endpoint is paused (ms since the epoch), 0 when it is not. */
+  pausedUntil: 8,
+  droppedQueueBytes: 9,
 } as const
-export const COUNTER_COUNT = 8
+export const COUNTER_COUNT = 10
+
+/** How a dropped report names its reason across the threads. */
+export const DROP_REASONS: readonly DropReason[] = ['queue_full', 'closed', 'queue_bytes_full']
 
 export type ToDeliveryThread =
   /**
    * Jobs in arrival order. Job `i`'s body is the UTF-8 of `bytes[offsets[i], offsets[i + 1])`, and `bytes`
-   * is transferred, not copied. `keys` only when delivery is ordered per client.
+   * is transferred, not copied. `keys` only when delivery is ordered per client. Jobs are numbered in
+   * hand-over order (`Claims`), from 0: the first job of this message is `seq`.
    */
-  | { type: 'jobs'; ids: number[]; offsets: number[]; bytes: ArrayBuffer; keys?: string[] }
+  | { type: 'jobs'; seq: number; ids: number[]; offsets: number[]; bytes: ArrayBuffer; keys?: string[] }
   | { type: 'flush'; seq: number }
   | { type: 'close'; timeoutMs: number }
 
@@ -53,7 +64,7 @@ export type FromDeliveryThread =
       /** Flattened triples: id, attempts, status. */
       delivered: number[]
       failed: FailedJob[]
-      /** Flattened triples: id, attempts, 0 for `queue_full` or 1 for `closed`. */
+      /** Flattened triples: id, attempts, the reason's index in `DROP_REASONS`. */
       dropped: number[]
     }
   | { type: 'flushed'; seq: number }

@@ -7,14 +7,16 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
 import type { DropReason, WebhookResponse } from '../webhook-types.ts'
+import { Claims, QueueBudget } from './budget.ts'
 import { Dispatcher } from './dispatcher.ts'
-import type { Body } from './job.ts'
+import type { AttemptSender, Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
-import { applyDeliveryPriority } from './thread-priority.ts'
+import { applyDeliveryPriority, PriorityGovernor } from './thread-priority.ts'
 import {
   Counter,
   type DeliveryThreadData,
+  DROP_REASONS,
   type FailedJob,
   type FromDeliveryThread,
   type ToDeliveryThread,
@@ -36,10 +38,12 @@ let reportScheduled = false
 const sender = createSender(config, (id) => data.idPrefix + id.toString(36))
 const dispatcher = new Dispatcher({
   poolSize: config.poolSize,
-  maxQueue: config.maxQueue,
+  budget: new QueueBudget(new Int32Array(data.budget), config.maxQueue, config.maxQueueBytes),
+  claims: new Claims(data.claims),
   ordered: config.ordering === 'per-client',
   cancelTimeout: config.cancelTimeout,
   retry: config.retry,
+  batch: config.batch,
   send: sendFormatted,
   sensitive: data.sensitive,
   callbacks: {
@@ -52,14 +56,23 @@ const dispatcher = new Dispatcher({
       scheduleReport()
     },
     dropped(id, attempts, reason: DropReason) {
-      dropped.push(id, attempts, reason === 'queue_full' ? 0 : 1)
+      dropped.push(id, attempts, DROP_REASONS.indexOf(reason))
       scheduleReport()
     },
   },
 })
 
-// Retries and attempts starting change the counters without any report: keep them fresh anyway.
-setInterval(publishCounters, 50).unref()
+const governor = new PriorityGovernor(data.priority)
+const TICK_MS = 50
+
+// Retries and attempts starting change the counters without any report: keep them fresh anyway; decide
+// whether the thread keeps yielding the CPU; and let jobs the broker's thread took back free their memory
+// even while no batch comes.
+setInterval(() => {
+  dispatcher.purgeRevoked()
+  publishCounters()
+  governor.tick(counters[Counter.queued] ?? 0, Date.now(), TICK_MS)
+}, TICK_MS).unref()
 
 port.on('message', (message: ToDeliveryThread) => {
   switch (message.type) {
@@ -79,11 +92,11 @@ port.on('message', (message: ToDeliveryThread) => {
 })
 
 /** Bodies stay bytes, views of the batch's block: waiting in the queue they are no work for the garbage collector. */
-function takeJobs({ ids, offsets, bytes, keys }: Extract<ToDeliveryThread, { type: 'jobs' }>): void {
+function takeJobs({ seq, ids, offsets, bytes, keys }: Extract<ToDeliveryThread, { type: 'jobs' }>): void {
   const block = Buffer.from(bytes)
   for (let i = 0; i < ids.length; i++) {
     const body = block.subarray(offsets[i], offsets[i + 1])
-    dispatcher.enqueue({ id: ids[i] as number, body, key: keys?.[i] ?? '' })
+    dispatcher.enqueue({ id: ids[i] as number, body, key: keys?.[i] ?? '', seq: seq + i })
   }
   counters[Counter.received] = (counters[Counter.received] ?? 0) + ids.length
   publishCounters()
@@ -91,14 +104,17 @@ function takeJobs({ ids, offsets, bytes, keys }: Extract<ToDeliveryThread, { typ
 }
 
 /** A message event came as its fields: its body is written now, for this attempt (a retry writes it again, alike). */
-function sendFormatted(
-  job: { id: number; body: Body },
-  attempt: number,
-  signal: AbortSignal,
-): Promise<WebhookResponse> {
-  const body = job.body
-  if (typeof body === 'string' || !isRecord(body)) return sender.send(job, attempt, signal)
-  return sender.send({ id: job.id, body: formatRecord(body, config.encoding) }, attempt, signal)
+function sendFormatted(...[job, attempt, signal]: Parameters<AttemptSender>): Promise<WebhookResponse> {
+  if (job.batch !== undefined) {
+    const batch = job.batch.map((member) => ({ id: member.id, body: formatted(member.body) }))
+    return sender.send({ id: job.id, body: '', batch }, attempt, signal)
+  }
+  const body = formatted(job.body)
+  return sender.send(body === job.body ? job : { id: job.id, body }, attempt, signal)
+}
+
+function formatted(body: Body): Body {
+  return typeof body === 'string' || !isRecord(body) ? body : formatRecord(body, config.encoding)
 }
 
 function scheduleReport(): void {
@@ -133,6 +149,8 @@ function publishCounters(): void {
   counters[Counter.retried] = stats.retried
   counters[Counter.droppedQueueFull] = stats.dropped_by_reason.queue_full
   counters[Counter.droppedClosed] = stats.dropped_by_reason.closed
+  counters[Counter.droppedQueueBytes] = stats.dropped_by_reason.queue_bytes_full
+  counters[Counter.pausedUntil] = stats.paused_until ?? 0
 }
 
 /** Structured cloning turns Buffers into plain Uint8Arrays; TLS options and HMAC keys want Buffers. */

@@ -1,5 +1,8 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
+import { subscribe } from 'node:diagnostics_channel'
 import { readFileSync } from 'node:fs'
+import { type TLSSocket, connect as tlsConnect } from 'node:tls'
+import { buildConnector } from 'undici'
 import type { ResolvedConfig, TlsConfig } from '../config-types.ts'
 import { WebhookConfigError } from '../errors.ts'
 
@@ -216,12 +219,170 @@ const CERTIFICATE_ERROR_CODES = new Set([
 
 /**
  * Whether an error code says a certificate was refused, by us (the server's) or by the server
- * (ours, in mutual TLS): such a delivery fails at once instead of being retried.
+ * (ours, in mutual TLS), or the server refused the handshake: such a delivery fails at once instead of
+ * being retried.
  */
 export function isCertificateError(code: string | undefined): boolean {
   if (code === undefined) return false
-  if (CERTIFICATE_ERROR_CODES.has(code)) return true
-  // TLS alerts the server sends about our certificate: ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED,
-  // ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE, ERR_SSL_TLSV1_ALERT_UNKNOWN_CA...
-  return /^ERR_SSL_.*ALERT_(?:CERTIFICATE|BAD_CERTIFICATE|UNSUPPORTED_CERTIFICATE|UNKNOWN_CA)/.test(code)
+  if (CERTIFICATE_ERROR_CODES.has(code) || code === CLIENT_CERT_REJECTED) return true
+  return TLS_ALERT.test(code)
+}
+
+// TLS alerts the server sends about our certificate or our handshake: 40 handshake_failure
+// (ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE), 42 bad_certificate, 43 unsupported_certificate, 44/45
+// revoked/expired, 48 unknown_ca (ERR_SSL_TLSV1_ALERT_UNKNOWN_CA), 116 certificate_required
+// (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED)...
+const TLS_ALERT =
+  /^ERR_SSL_.*ALERT_(?:CERTIFICATE|BAD_CERTIFICATE|UNSUPPORTED_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE)/
+
+/**
+ * Our code for a connection that a server with a client certificate configured closed right after the
+ * TLS handshake, before any answer: what TLS 1.3 servers do when they refuse the certificate without
+ * an alert that reaches us (the close races our request, and surfaces as ECONNRESET or EPIPE).
+ */
+export const CLIENT_CERT_REJECTED = 'ERR_TLS_CLIENT_CERT_REJECTED'
+
+/** A close this soon after the handshake, before any answer, counts as a refusal of the handshake. */
+const RIGHT_AFTER_HANDSHAKE_MS = 1000
+
+/** One line for a TLS refusal by the server, or `undefined` when `code` is not one. */
+export function describeTlsRefusal(code: string): string | undefined {
+  if (code === CLIENT_CERT_REJECTED)
+    return 'the server closed the connection right after the TLS handshake, before answering: it refused the client certificate (tls.certfile) or the handshake'
+  const alert = /ALERT_(\w+)$/.exec(code)
+  if (alert === null || !TLS_ALERT.test(code)) return undefined
+  const name = (alert[1] ?? '').toLowerCase()
+  const number = TLS_ALERT_NUMBERS[name]
+  return `the server refused the TLS handshake: alert ${number === undefined ? '' : `${number} `}${name.replaceAll('_', ' ')}`
+}
+
+const TLS_ALERT_NUMBERS: Record<string, number> = {
+  handshake_failure: 40,
+  bad_certificate: 42,
+  unsupported_certificate: 43,
+  certificate_revoked: 44,
+  certificate_expired: 45,
+  certificate_unknown: 46,
+  unknown_ca: 48,
+  certificate_required: 116,
+}
+
+/** The connection side of the transport: undici's connector with our TLS options, and what it saw. */
+export interface TlsConnector {
+  connect: buildConnector.connector
+  /**
+   * The code of the server's refusal that `error` stands for, if it is one: a TLS alert the connection
+   * received before any answer, or {@link CLIENT_CERT_REJECTED} for a connection closed within a second
+   * of its handshake without any answer while a client certificate is configured.
+   */
+  refusal(error: unknown): string | undefined
+}
+
+/**
+ * undici's connector for the endpoint, given Node's TLS options (`undefined` for `http:`).
+ * @param timeoutMs How long a connection may take to open.
+ * @param withClientCertificate Watch for servers that close right after the handshake (mutual TLS).
+ */
+export function createTlsConnector(
+  options: Record<string, unknown> | undefined,
+  timeoutMs: number,
+  withClientCertificate: boolean,
+): TlsConnector {
+  const base =
+    options?.servername === ''
+      ? connectWithoutServerName(options, timeoutMs)
+      : buildConnector({ ...options, timeout: timeoutMs, keepAlive: true })
+  if (options === undefined) return { connect: base, refusal: () => undefined }
+  watchUndiciSockets()
+  const handshakes = new WeakMap<object, number>()
+  const alerts = new WeakMap<object, string>()
+  return {
+    connect(connectOptions, callback) {
+      base(connectOptions, (error, socket) => {
+        if (socket != null) {
+          handshakes.set(socket, Date.now())
+          // The server's alert may reach the socket after undici has already failed the request on the
+          // close that follows it: kept here, it still names the refusal.
+          socket.on('error', (socketError: { code?: unknown }) => {
+            if (typeof socketError.code === 'string' && TLS_ALERT.test(socketError.code))
+              alerts.set(socket, socketError.code)
+          })
+        }
+        ;(callback as (e: Error | null, s: unknown) => void)(error, socket)
+      })
+    },
+    refusal(error) {
+      if (typeof error !== 'object' || error === null) return undefined
+      const socket = socketOfError.get(error)
+      if (socket === undefined || answered.has(socket)) return undefined
+      const alert = alerts.get(socket)
+      if (alert !== undefined) return alert
+      const at = handshakes.get(socket)
+      if (!withClientCertificate || at === undefined || Date.now() - at > RIGHT_AFTER_HANDSHAKE_MS)
+        return undefined
+      const code = (error as { code?: unknown }).code
+      return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET'
+        ? CLIENT_CERT_REJECTED
+        : undefined
+    },
+  }
+}
+
+/**
+ * `server_name_indication = false`: no name in the handshake, the certificate still checked against the
+ * url's host. undici's own connector always sends one (it falls back to the host for an empty name), so
+ * this case connects with Node's `tls.connect` itself, as undici would otherwise.
+ */
+function connectWithoutServerName(
+  options: Record<string, unknown>,
+  timeoutMs: number,
+): buildConnector.connector {
+  return ({ hostname, port }, callback) => {
+    const socket = tlsConnect({
+      ...options,
+      host: hostname,
+      port: Number(port || 443),
+      ALPNProtocols: ['http/1.1'],
+    })
+    socket.setKeepAlive(true, 60_000)
+    const timer = setTimeout(() => {
+      const error = Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' })
+      socket.destroy(error)
+    }, timeoutMs)
+    const settle = (error: Error | null) => {
+      clearTimeout(timer)
+      socket.off('secureConnect', onConnect)
+      socket.off('error', settle)
+      if (error === null) (callback as (e: null, s: TLSSocket) => void)(null, socket)
+      else (callback as (e: Error, s: null) => void)(error, null)
+    }
+    const onConnect = () => settle(null)
+    socket.once('secureConnect', onConnect)
+    socket.once('error', settle)
+  }
+}
+
+// undici tells which socket carried a request, and which requests were answered, only through its
+// diagnostics channels; WeakMaps keyed by its objects keep nothing alive.
+const socketOfRequest = new WeakMap<object, object>()
+const socketOfError = new WeakMap<object, object>()
+const answered = new WeakSet<object>()
+let watching = false
+
+function watchUndiciSockets(): void {
+  if (watching) return
+  watching = true
+  subscribe('undici:client:sendHeaders', (message) => {
+    const { request, socket } = message as { request: object; socket: object }
+    socketOfRequest.set(request, socket)
+  })
+  subscribe('undici:request:headers', (message) => {
+    const socket = socketOfRequest.get((message as { request: object }).request)
+    if (socket !== undefined) answered.add(socket)
+  })
+  subscribe('undici:request:error', (message) => {
+    const { request, error } = message as { request: object; error: unknown }
+    const socket = socketOfRequest.get(request)
+    if (socket !== undefined && typeof error === 'object' && error !== null) socketOfError.set(error, socket)
+  })
 }

@@ -28,12 +28,13 @@ export function recordingWebhook(wanted: readonly HookEventName[] = HOOK_EVENT_N
       return {
         matched: events.length,
         queued: 0,
+        queued_bytes: 0,
         inflight: 0,
         success: 0,
         failed: 0,
         retried: 0,
         dropped: 0,
-        dropped_by_reason: { queue_full: 0, closed: 0 },
+        dropped_by_reason: { queue_full: 0, queue_bytes_full: 0, closed: 0 },
         events: {},
       }
     },

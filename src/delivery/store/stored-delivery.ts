@@ -65,19 +65,19 @@ export class StoredDelivery implements Delivery {
   }
 
   enqueue(job: DeliveryJob): void {
-    const event = (job as NamedJob).event
-    const body = job.body
+    const { event, ...rest } = job as NamedJob
+    const body = rest.body
     if (body instanceof Promise) {
       // A big base62 body is kept once it is encoded.
       const kept = body.then((text) => {
         this.#keep({ id: job.id, event, key: job.key, bytes: Buffer.from(text), createdAt: Date.now() })
         return text
       })
-      this.#inner.enqueue({ id: job.id, body: kept, key: job.key })
+      this.#inner.enqueue({ ...rest, body: kept })
       return
     }
     this.#keep({ id: job.id, event, key: job.key, bytes: Buffer.from(body), createdAt: Date.now() })
-    this.#inner.enqueue({ id: job.id, body, key: job.key })
+    this.#inner.enqueue(rest)
   }
 
   /** Takes back the events an earlier run left in the store, oldest first; returns how many. */

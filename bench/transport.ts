@@ -1,0 +1,170 @@
+/**
+ * The transport part of `npm run bench` (issue 15): client CPU per request of each layer of the sender, at
+ * the same concurrency, body and receiver (another process), in alternating rounds, medians:
+ * - a bare undici `Pool.request` loop (the floor: what the transport needs),
+ * - the undici adapter alone, given what axios would hand it,
+ * - our sender (axios over the undici adapter, with the webhook's headers), called directly,
+ * - axios over its own http adapter and a keep-alive agent (the sender before issue 15).
+ * `transport_cpu_ratio` is our sender's CPU per request over the bare loop's.
+ */
+import { Agent } from 'node:http'
+import axios, { AxiosHeaders, type InternalAxiosRequestConfig } from 'axios'
+import { Pool } from 'undici'
+import { resolveConfig } from '../src/config.ts'
+import { createSender } from '../src/delivery/sender.ts'
+import { createTransport } from '../src/delivery/transport.ts'
+import { serializeEvent } from '../src/format.ts'
+import { startChild } from './child.ts'
+import type { BenchPart } from './part.ts'
+
+const CONCURRENCY = 32
+const REQUESTS = 3_000
+const ROUNDS = 3
+
+type Loop = (url: string, body: string, count: number) => Promise<void>
+
+export async function run(): Promise<BenchPart> {
+  const receiver = await startChild('receiver-process.ts')
+  try {
+    const url = `http://127.0.0.1:${(receiver.first as { port: number }).port}/hook`
+    const body = serializeEvent(
+      {
+        event: 'on_message_publish',
+        ts: 1_706_703_724_960,
+        topic: 'bench/sensors/temperature',
+        qos: 1,
+        retain: false,
+        from_client_id: 'client-1',
+        from_username: 'bench',
+        payload: Buffer.alloc(100, 0x61),
+      },
+      'plain',
+    ) as string
+    const loops: Record<string, Loop> = {
+      undici: undiciLoop,
+      adapter: adapterLoop,
+      sender: senderLoop,
+      axiosHttp: axiosHttpLoop,
+    }
+    const cpu: Record<string, number[]> = { undici: [], adapter: [], sender: [], axiosHttp: [] }
+    for (const loop of Object.values(loops)) await loop(url, body, 500)
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = Object.keys(loops)
+      if (round % 2 === 1) order.reverse()
+      for (const name of order) cpu[name]?.push(await cpuPerRequest(loops[name] as Loop, url, body))
+    }
+    const undici = median(cpu.undici ?? [])
+    const sender = median(cpu.sender ?? [])
+    const adapter = median(cpu.adapter ?? [])
+    const axiosHttp = median(cpu.axiosHttp ?? [])
+    return {
+      rows: [
+        [`bare undici Pool.request, ${CONCURRENCY} in flight (CPU us/request)`, undici.toFixed(1)],
+        ['the undici adapter alone, called as axios calls it (CPU us/request)', adapter.toFixed(1)],
+        ['our sender: axios over the undici adapter (CPU us/request)', sender.toFixed(1)],
+        ['axios over its http adapter, keep-alive agent (CPU us/request)', axiosHttp.toFixed(1)],
+        ['transport_cpu_ratio (sender over bare undici)', (sender / undici).toFixed(2)],
+      ],
+      results: {
+        transport_cpu_ratio: round2(sender / undici),
+        transport_undici_cpu_us: round2(undici),
+        transport_sender_cpu_us: round2(sender),
+        transport_adapter_cpu_us: round2(adapter),
+        transport_axios_http_cpu_us: round2(axiosHttp),
+      },
+    }
+  } finally {
+    receiver.stop()
+  }
+}
+
+async function cpuPerRequest(loop: Loop, url: string, body: string): Promise<number> {
+  const before = process.cpuUsage()
+  await loop(url, body, REQUESTS)
+  const used = process.cpuUsage(before)
+  return (used.user + used.system) / REQUESTS
+}
+
+/** `CONCURRENCY` workers taking requests from one counter until `count` are done. */
+async function concurrently(count: number, request: () => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < count) {
+      next++
+      await request()
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+}
+
+const undiciLoop: Loop = async (url, body, count) => {
+  const { origin, pathname } = new URL(url)
+  const pool = new Pool(origin, { connections: CONCURRENCY })
+  await concurrently(count, async () => {
+    const response = await pool.request({
+      path: pathname,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    })
+    await response.body.dump()
+    if (response.statusCode !== 200) throw new Error(`receiver answered ${response.statusCode}`)
+  })
+  await pool.close()
+}
+
+const senderLoop: Loop = async (url, body, count) => {
+  const config = resolveConfig({ url, pool_size: CONCURRENCY, events: [{ event: 'on_message_publish' }] })
+  const sender = createSender(config, (id) => `msg_${id}`)
+  let id = 0
+  await concurrently(count, async () => {
+    const response = await sender.send({ id: id++, body }, 1, new AbortController().signal)
+    if (response.status !== 200) throw new Error(`receiver answered ${response.status}`)
+  })
+  sender.destroy()
+}
+
+/** The adapter with what axios would hand it, without axios: the layer between undici and axios. */
+const adapterLoop: Loop = async (url, body, count) => {
+  const config = resolveConfig({ url, pool_size: CONCURRENCY, events: [{ event: 'on_message_publish' }] })
+  const transport = createTransport(config)
+  await concurrently(count, async () => {
+    const request = {
+      url,
+      method: 'post',
+      data: body,
+      headers: AxiosHeaders.from({ 'content-type': 'application/json', 'webhook-id': 'msg_1' }),
+      signal: new AbortController().signal,
+    } as unknown as InternalAxiosRequestConfig
+    const response = await transport.adapter(request)
+    if (response.status !== 200) throw new Error(`receiver answered ${response.status}`)
+  })
+  transport.destroy()
+}
+
+const axiosHttpLoop: Loop = async (url, body, count) => {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+  const client = axios.create({
+    httpAgent: agent,
+    proxy: false,
+    maxRedirects: 0,
+    validateStatus: () => true,
+    responseType: 'text',
+    transformRequest: [(data: unknown) => data],
+    transformResponse: [(data: unknown) => data],
+  })
+  await concurrently(count, async () => {
+    const response = await client.post(url, body, { headers: { 'content-type': 'application/json' } })
+    if (response.status !== 200) throw new Error(`receiver answered ${response.status}`)
+  })
+  agent.destroy()
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}
+
+function round2(value: number): number {
+  return Number(value.toFixed(2))
+}

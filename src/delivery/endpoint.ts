@@ -1,0 +1,121 @@
+/**
+ * The endpoint as a whole: paused when it says so (`Retry-After` on 429/503), and behind a circuit
+ * breaker when it keeps failing (network errors, timeouts, 408, 429 and 5xx in a row).
+ *
+ * Retry-After tells the client to wait before its next request to that server (RFC 9110 §10.2.3), not
+ * only before resending the one it answered; and an endpoint that is down gains nothing from
+ * `pool_size` requests failing at once, again and again. While paused nothing starts, retries
+ * included: waiting events stay queued and counted, and `max_queue` still drops the oldest.
+ *
+ * Circuit: after {@link FAILURES_TO_OPEN} endpoint failures in a row it opens, pausing the endpoint for
+ * `retry.base_delay × 2^(n-1)` ms at its n-th opening in a row (at least {@link MIN_OPEN_MS}, at most
+ * `retry.max_delay`). When the pause ends one request goes alone (the probe): an answer other than an
+ * endpoint failure closes the circuit, a failure opens it again for twice as long.
+ */
+import type { AttemptOutcome } from './retry.ts'
+
+/** Endpoint failures in a row that open the circuit. */
+export const FAILURES_TO_OPEN = 5
+/** Shortest pause of an open circuit, in ms: shorter ones would probe a dead endpoint several times a second. */
+export const MIN_OPEN_MS = 100
+
+type Circuit = 'closed' | 'open' | 'half-open'
+
+export class EndpointGate {
+  readonly #retry: { baseDelay: number; maxDelay: number }
+  readonly #resume: () => void
+  #pausedUntil = 0
+  #timer: NodeJS.Timeout | undefined
+  #circuit: Circuit = 'closed'
+  #failures = 0
+  #opened = 0
+  /** In the half-open state: the probe has started and not settled. */
+  #probing = false
+  #closed = false
+
+  /**
+   * @param retry The delays that bound a pause.
+   * @param resume Called when a pause ends, so that waiting work starts.
+   */
+  constructor(retry: { baseDelay: number; maxDelay: number }, resume: () => void) {
+    this.#retry = retry
+    this.#resume = resume
+  }
+
+  /** Whether a request may start now. */
+  mayStart(): boolean {
+    if (this.#pausedUntil !== 0) return false
+    return this.#circuit !== 'half-open' || !this.#probing
+  }
+
+  /** A request started (after `mayStart`). */
+  started(): void {
+    if (this.#circuit === 'half-open') this.#probing = true
+  }
+
+  /**
+   * A request settled with `outcome`.
+   * @param cancelled It was cut by close(): it says nothing about the endpoint.
+   */
+  settled(outcome: AttemptOutcome, cancelled: boolean): void {
+    if (cancelled || this.#closed) return
+    const probe = this.#circuit === 'half-open' && this.#probing
+    if (probe) this.#probing = false
+    const status = outcome.status
+    if (outcome.retryAfterMs !== undefined && (status === 429 || status === 503)) {
+      // The endpoint answered and asked for a pause: it is alive, not failing.
+      if (probe) this.#circuit = 'open'
+      this.#pause(outcome.retryAfterMs)
+      return
+    }
+    if (outcome.kind !== 'retry') {
+      this.#failures = 0
+      this.#opened = 0
+      if (this.#circuit !== 'closed') {
+        this.#circuit = 'closed'
+        this.#resume()
+      }
+      return
+    }
+    this.#failures++
+    if (probe || (this.#circuit === 'closed' && this.#failures >= FAILURES_TO_OPEN)) this.#open()
+  }
+
+  /** Until when the endpoint is paused (ms since the epoch), or `undefined`. */
+  pausedUntil(): number | undefined {
+    return this.#pausedUntil === 0 ? undefined : this.#pausedUntil
+  }
+
+  /** Stops the timer: the dispatcher is closing. */
+  close(): void {
+    this.#closed = true
+    clearTimeout(this.#timer)
+  }
+
+  #open(): void {
+    this.#circuit = 'open'
+    this.#opened++
+    const { baseDelay, maxDelay } = this.#retry
+    const grown = Math.max(MIN_OPEN_MS, baseDelay) * 2 ** Math.min(this.#opened - 1, 30)
+    this.#pause(Math.min(maxDelay, grown))
+  }
+
+  #pause(ms: number): void {
+    const until = Date.now() + ms
+    if (until <= this.#pausedUntil) return
+    this.#pausedUntil = until
+    clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => this.#endPause(), ms)
+  }
+
+  #endPause(): void {
+    this.#timer = undefined
+    this.#pausedUntil = 0
+    // An open circuit lets one request through; a plain Retry-After pause lets everything resume.
+    if (this.#circuit === 'open') {
+      this.#circuit = 'half-open'
+      this.#probing = false
+    }
+    this.#resume()
+  }
+}

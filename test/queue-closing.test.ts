@@ -1,0 +1,112 @@
+/**
+ * Deadlines run on the caller's clock (issue 11, items 5 and 6): `close()` returns within its timeout and
+ * a short grace whatever the delivery thread's state, and no delay overflows a Node timer.
+ */
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Worker } from 'node:worker_threads'
+import { setLongTimeout } from '../src/delivery/timers.ts'
+import { WebhookConfigError } from '../src/errors.ts'
+import { collectReports, connack, publish, waitFor, webhookFor } from './helpers/delivery.ts'
+import { startReceiver } from './helpers/receiver.ts'
+
+test('close({ timeout_ms }) returns in time while CPU-bound threads starve the delivery thread, and counts everything', async (t) => {
+  const server = createServer(() => {})
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`
+  const webhook = webhookFor(t, { url, events: [{ event: 'on_client_connack' }] })
+  const reports = collectReports(webhook)
+  for (let turn = 0; turn < 20; turn++) {
+    for (let i = 0; i < 1000; i++) webhook.handle(connack(`c${i}`))
+    await sleep(10)
+  }
+  await waitFor(() => webhook.stats().inflight === 32, 'the pool in flight')
+  // More runnable threads than cores, at the process's priority: the delivery thread (SCHED_IDLE) waits.
+  const busy = Array.from(
+    { length: 4 },
+    () => new Worker('const end = Date.now() + 30000; while (Date.now() < end);', { eval: true }),
+  )
+  t.after(() => Promise.all(busy.map((worker) => worker.terminate())))
+  await sleep(300)
+
+  const started = Date.now()
+  await webhook.close({ timeout_ms: 500 })
+  const took = Date.now() - started
+
+  // Before: 5–37 s. The grace is 200 ms; the rest is room for a machine shared with the busy threads.
+  assert.ok(took < 2500, `close took ${took} ms`)
+  const stats = webhook.stats()
+  assert.equal(stats.success + stats.failed + stats.dropped, 20_000)
+  assert.deepEqual([stats.queued, stats.inflight, stats.dropped_by_reason.closed], [0, 0, 20_000])
+  assert.equal(reports.dropped.length, 20_000)
+  assert.ok(reports.dropped.every((r) => r.reason === 'closed'))
+  // Later events are dropped too, and counted with the rest.
+  webhook.handle(connack())
+  const later = webhook.stats()
+  assert.deepEqual(
+    [later.matched, later.dropped_by_reason.closed, reports.dropped.length],
+    [20_001, 20_001, 20_001],
+  )
+})
+
+test('close({ timeout_ms: Infinity }) waits for the drain, as does a timeout past 2^31 - 1 ms', async (t) => {
+  const receiver = await startReceiver({ reply: () => ({ status: 200, delayMs: 100 }) })
+  t.after(() => receiver.close())
+  for (const timeout of [Number.POSITIVE_INFINITY, 1e10]) {
+    const webhook = webhookFor(t, {
+      url: receiver.url,
+      pool_size: 2,
+      events: [{ event: 'on_client_connack' }],
+    })
+    for (let i = 0; i < 10; i++) webhook.handle(connack())
+    await webhook.close({ timeout_ms: timeout })
+    const stats = webhook.stats()
+    assert.deepEqual([timeout, stats.success, stats.dropped], [timeout, 10, 0])
+  }
+})
+
+test('cancel_timeout: 2147483647 lets an attempt take its time', async (t) => {
+  const receiver = await startReceiver({ reply: () => ({ status: 200, delayMs: 300 }) })
+  t.after(() => receiver.close())
+  const webhook = webhookFor(t, {
+    url: receiver.url,
+    cancel_timeout: 2_147_483_647,
+    retry: { max_attempts: 1 },
+  })
+  const reports = collectReports(webhook)
+  webhook.handle(publish(1))
+  await webhook.flush()
+  assert.deepEqual([webhook.stats().success, reports.failed.map((r) => r.code)], [1, []])
+})
+
+test('close() refuses a timeout that is not a non-negative number, naming it', async (t) => {
+  const webhook = webhookFor(t, { url: 'http://127.0.0.1:9/hook' })
+  for (const bad of [-1, Number.NaN, '100' as unknown as number]) {
+    await assert.rejects(
+      webhook.close({ timeout_ms: bad }),
+      (error: unknown) =>
+        error instanceof WebhookConfigError &&
+        /^timeout_ms: must be a non-negative number of ms, or Infinity/.test(error.message),
+    )
+  }
+})
+
+test('setLongTimeout waits past 2^31 - 1 ms in steps, and never for Infinity', async () => {
+  let fired = 0
+  const long = setLongTimeout(() => fired++, 2 ** 31 + 5)
+  const never = setLongTimeout(() => fired++, Number.POSITIVE_INFINITY)
+  const soon = setLongTimeout(() => fired++, 5)
+  await sleep(50)
+  assert.equal(fired, 1)
+  long.clear()
+  never.clear()
+  soon.clear()
+})
