@@ -3,7 +3,7 @@
  * QoS 0 publishes of 100 bytes on `a/b` in one write; `on_message_publish` on `a/#`, `pool_size` 32) through
  * aedes + `attachAedes`, timed until every event is delivered to a receiver in another process, with the
  * memory queue and with the SQLite store (`commit: 'batch'`, and `'event'` for the cost of the shorter
- * window). Alternating rounds, medians. The broker thread's CPU time (Linux `/proc`) over the same window
+ * window), each per event and batched (`batch` 200 events / 5 ms). Alternating rounds, medians. The broker thread's CPU time (Linux `/proc`) over the same window
  * gives the store's cost per event there.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -26,7 +26,9 @@ import { mainThreadCpuUs } from './thread-cpu.ts'
 const EVENTS = 20_000
 const PAYLOAD_BYTES = 100
 const ROUNDS = Number(process.env.BENCH_DURABLE_ROUNDS ?? 3)
-const VARIANTS = ['memory', 'sqlite', 'sqlite-event'] as const
+const VARIANTS = ['memory', 'sqlite', 'sqlite-event', 'memory-batch', 'sqlite-batch'] as const
+/** As in `bench/flood.ts`'s batched side. */
+const BATCH = { max_events: 200, max_delay_ms: 5 }
 type Variant = (typeof VARIANTS)[number]
 
 interface Result {
@@ -48,6 +50,7 @@ export async function run(): Promise<BenchPart> {
     const broker = (v: Variant) => median((results.get(v) ?? []).map((r) => r.brokerUsPerEvent))
     const allDelivered = [...results.values()].every((runs) => runs.every((r) => r.delivered === EVENTS))
     const ratio = rate('sqlite') / rate('memory')
+    const batchRatio = rate('sqlite-batch') / rate('memory-batch')
     const writeUs = broker('sqlite') - broker('memory')
     const eventWriteUs = broker('sqlite-event') - broker('memory')
     return {
@@ -56,6 +59,9 @@ export async function run(): Promise<BenchPart> {
         ['flood, sqlite store, commit batch (events/s)', rate('sqlite').toFixed(0)],
         ['durable flood ratio (target >= 0.5)', ratio.toFixed(3)],
         ['flood, sqlite store, commit event (events/s)', rate('sqlite-event').toFixed(0)],
+        ['flood batched, memory queue (events/s)', rate('memory-batch').toFixed(0)],
+        ['flood batched, sqlite store (events/s)', rate('sqlite-batch').toFixed(0)],
+        ['durable flood batch ratio (target >= 0.8)', batchRatio.toFixed(3)],
         ['broker thread CPU per event, memory (us)', broker('memory').toFixed(2)],
         ['  added by the store, commit batch (us)', writeUs.toFixed(2)],
         ['  added by the store, commit event (us)', eventWriteUs.toFixed(2)],
@@ -63,6 +69,7 @@ export async function run(): Promise<BenchPart> {
       ],
       results: {
         durable_flood_ratio: round(ratio, 3),
+        durable_flood_batch_ratio: round(batchRatio, 3),
         durable_write_us_per_event: nullIfNaN(round(writeUs, 2)),
         durable_event_commit_write_us_per_event: nullIfNaN(round(eventWriteUs, 2)),
         durable_flood_event_commit_ratio: round(rate('sqlite-event') / rate('memory'), 3),
@@ -79,9 +86,10 @@ async function flood(variant: Variant, url: string, path: string): Promise<Resul
     url,
     pool_size: 32,
     events: [{ event: 'on_message_publish', topic: 'a/#' }],
-    ...(variant === 'memory'
-      ? {}
-      : { queue: { store: 'sqlite', path, commit: variant === 'sqlite' ? 'batch' : 'event' } }),
+    ...(variant.endsWith('batch') ? { batch: BATCH } : {}),
+    ...(variant.startsWith('sqlite')
+      ? { queue: { store: 'sqlite', path, commit: variant === 'sqlite-event' ? 'event' : 'batch' } }
+      : {}),
   }
   const webhook = createWebhook(config)
   const broker = await Aedes.createBroker()

@@ -42,7 +42,11 @@ const parts: Array<[name: string, load: () => Promise<{ run: () => Promise<Bench
   ['aedes', () => import('./aedes.ts'), ['aedes_ratio']],
   ['proxy', () => import('./proxy.ts'), ['proxy_ratio']],
   ['memory', () => import('./memory.ts'), ['rss_mb_endpoint_down_64k', 'rss_mb_burst']],
-  ['durable', () => import('./durable.ts'), ['durable_flood_ratio', 'durable_write_us_per_event']],
+  [
+    'durable',
+    () => import('./durable.ts'),
+    ['durable_flood_ratio', 'durable_flood_batch_ratio', 'durable_write_us_per_event'],
+  ],
 ]
 
 const results: Record<string, number | null> = {}

@@ -243,11 +243,16 @@ class HttpWebhook extends EventEmitter implements Webhook {
     this.#errors++
     try {
       const message = redact(error.message, this.#sensitive)
+      if (message !== error.message) {
+        // Redacted in place, so that a listener still gets the error's class and code; the stack repeats the message.
+        if (error.stack !== undefined) error.stack = redact(error.stack, this.#sensitive)
+        error.message = message
+      }
       if (this.listenerCount('error') > 0) this.emit('error', error)
       else if (this.#logger !== undefined) this.#logger.warn({ err: { message } }, 'mqtt-webhook: error')
       else if (this.#errors === 1)
         process.emitWarning(
-          `mqtt-webhook: ${message} (later errors are only counted in stats().errors; listen to 'error' to see them)`,
+          `${message.startsWith('mqtt-webhook: ') ? '' : 'mqtt-webhook: '}${message} (later errors are only counted in stats().errors; listen to 'error' to see them)`,
           { code: 'MQTT_WEBHOOK_ERROR' },
         )
     } catch {

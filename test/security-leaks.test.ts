@@ -224,6 +224,32 @@ describe('a failing endpoint with credentials in its url', () => {
   })
 })
 
+describe('errors reported by adapters', () => {
+  test("an 'error' listener gets the error redacted, message and stack, with its class and code", (t) => {
+    const webhook = createWebhook({
+      url: CREDENTIAL_URL,
+      events: [{ event: 'on_client_connack' }],
+      headers: { authorization: AUTHORIZATION },
+      secret: SECRET,
+    })
+    t.after(() => webhook.close({ timeout_ms: 0 }))
+    const heard: Error[] = []
+    webhook.on('error', (error: Error) => heard.push(error))
+    const error = Object.assign(new RangeError(`bad bytes near ${AUTHORIZATION} and ${SECRET}`), {
+      code: 'ERR_X',
+    })
+    webhook.reportError(error)
+    assert.equal(heard.length, 1)
+    const got = heard[0] as RangeError & { code: string }
+    assert.ok(got instanceof RangeError)
+    assert.equal(got.code, 'ERR_X')
+    assert.match(got.message, /^bad bytes near /)
+    assertClean('the message', got.message)
+    assertClean('the stack', got.stack ?? '')
+    assert.equal(webhook.stats().errors, 1)
+  })
+})
+
 describe('the webhook object itself', () => {
   test('inspected or stringified, it shows no secret, credential, header value or private key', async (t) => {
     const certs = makeTestCertificates()
