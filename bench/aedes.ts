@@ -18,6 +18,7 @@ import { attachAedes } from '../src/adapters/aedes/index.ts'
 import type { Webhook, WebhookStats } from '../src/webhook-types.ts'
 import { startProfiler, timeHandle, type Variant, webhookFor } from './aedes-variants.ts'
 import type { BenchPart } from './part.ts'
+import { median, nullIfNaN, round } from './stats.ts'
 import { mainThreadCpuUs } from './thread-cpu.ts'
 
 const MESSAGES = 50_000
@@ -282,20 +283,4 @@ async function startCountingReceiver(): Promise<CountingReceiver> {
       child.kill()
     },
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2
-    ? (sorted[middle] ?? Number.NaN)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
-}
-
-function nullIfNaN(value: number): number | null {
-  return Number.isNaN(value) ? null : value
-}
-
-function round(value: number, digits: number): number {
-  return Number(value.toFixed(digits))
 }

@@ -16,6 +16,7 @@ import { createWebhook } from '../src/webhook.ts'
 import type { Webhook } from '../src/webhook-types.ts'
 import { startChild } from './child.ts'
 import type { BenchPart } from './part.ts'
+import { round } from './stats.ts'
 
 const POOL_SIZE = 32
 const REQUESTS = 3_000
@@ -261,8 +262,4 @@ async function measureRss(): Promise<RssFigures> {
   const child = await startChild('rss-process.ts')
   child.stop()
   return child.first as RssFigures
-}
-
-function round(value: number, digits: number): number {
-  return Number(value.toFixed(digits))
 }

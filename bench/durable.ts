@@ -6,21 +6,20 @@
  * window), each per event and batched (`batch` 200 events / 5 ms). Alternating rounds, medians. The broker thread's CPU time (Linux `/proc`) over the same window
  * gives the store's cost per event there.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { type AddressInfo, connect as connectTcp, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { Aedes } from 'aedes'
 import mqttPacket from 'mqtt-packet'
 import { attachAedes } from '../src/adapters/aedes/index.ts'
 import type { WebhookConfig } from '../src/config-types.ts'
 import { createWebhook } from '../src/webhook.ts'
+import { startChild } from './child.ts'
 import type { BenchPart } from './part.ts'
+import { median, nullIfNaN, round } from './stats.ts'
 import { mainThreadCpuUs } from './thread-cpu.ts'
 
 const EVENTS = 20_000
@@ -39,13 +38,14 @@ interface Result {
 }
 
 export async function run(): Promise<BenchPart> {
-  const receiver = await startReceiver()
+  const receiver = await startChild('receiver-process.ts')
+  const receiverUrl = `http://127.0.0.1:${(receiver.first as { port: number }).port}/hook`
   const dir = mkdtempSync(join(tmpdir(), 'mqtt-webhook-bench-durable-'))
   try {
     const results = new Map<Variant, Result[]>(VARIANTS.map((v) => [v, []]))
     for (let round = 0; round < ROUNDS; round++)
       for (const variant of VARIANTS)
-        results.get(variant)?.push(await flood(variant, receiver.url, join(dir, `${variant}-${round}.db`)))
+        results.get(variant)?.push(await flood(variant, receiverUrl, join(dir, `${variant}-${round}.db`)))
     const rate = (v: Variant) => median((results.get(v) ?? []).map((r) => r.eventsPerS))
     const broker = (v: Variant) => median((results.get(v) ?? []).map((r) => r.brokerUsPerEvent))
     const allDelivered = [...results.values()].every((runs) => runs.every((r) => r.delivered === EVENTS))
@@ -162,41 +162,4 @@ async function connectPublisher(port: number): Promise<Socket> {
   )
   await once(socket, 'data') // the CONNACK
   return socket
-}
-
-/** `bench/receiver-process.ts` in a child process: answers every POST with an empty 200. */
-async function startReceiver(): Promise<{ url: string; stop(): void }> {
-  const path = fileURLToPath(new URL('receiver-process.ts', import.meta.url))
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
-  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
-    lines.once('line', (line) => resolve(JSON.parse(line) as { port: number }))
-    child.once('exit', (code) => reject(new Error(`receiver exited with ${code}`)))
-  })
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    stop() {
-      lines.close()
-      child.stdin?.end()
-      child.kill()
-    },
-  }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2
-    ? (sorted[middle] ?? Number.NaN)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
-}
-
-function nullIfNaN(value: number): number | null {
-  return Number.isNaN(value) ? null : value
-}
-
-function round(value: number, digits: number): number {
-  return Number(value.toFixed(digits))
 }

@@ -23,6 +23,7 @@ import type { WebhookConfig } from '../src/config-types.ts'
 import { createWebhook } from '../src/webhook.ts'
 import { startChild } from './child.ts'
 import type { BenchPart } from './part.ts'
+import { upperMedian as median, round } from './stats.ts'
 
 export const FLOOD = 20_000
 const ROUNDS = Number(process.env.BENCH_FLOOD_ROUNDS ?? 3)
@@ -82,9 +83,9 @@ export async function run(): Promise<BenchPart> {
         flood_nanomq_events_per_s: nanomqPerS === null ? null : Math.round(nanomqPerS),
         flood_events_per_s: Math.round(perS('aedes')),
         flood_batch_events_per_s: Math.round(perS('aedes_batch')),
-        flood_ratio: nanomqPerS === null ? null : round2(perS('aedes') / nanomqPerS),
-        flood_batch_ratio: nanomqPerS === null ? null : round2(perS('aedes_batch') / nanomqPerS),
-        flood_delivered_share: round2(share),
+        flood_ratio: nanomqPerS === null ? null : round(perS('aedes') / nanomqPerS, 2),
+        flood_batch_ratio: nanomqPerS === null ? null : round(perS('aedes_batch') / nanomqPerS, 2),
+        flood_delivered_share: round(share, 2),
       },
     }
   } finally {
@@ -254,13 +255,4 @@ export async function freePort(): Promise<number> {
 export async function get(port: number, path: string): Promise<unknown> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`)
   return response.json()
-}
-
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
-}
-
-function round2(value: number): number {
-  return Number(value.toFixed(2))
 }

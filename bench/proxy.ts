@@ -13,6 +13,7 @@ import { startProxy } from '../src/proxy.ts'
 import { createWebhook } from '../src/webhook.ts'
 import { mosquittoMissing, startMosquitto } from '../test/helpers/mosquitto.ts'
 import type { BenchPart } from './part.ts'
+import { upperMedian as median } from './stats.ts'
 
 const MESSAGES = 200_000
 /** Alternating rounds; the median of each variant is reported. */
@@ -252,11 +253,6 @@ async function runChild(spec: ChildSpec): Promise<void> {
     await webhook.close({ timeout_ms: 0 })
     process.exit(0)
   })
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }
 
 function ratio(value: number, base: number): string {

@@ -16,6 +16,7 @@ import { createTransport } from '../src/delivery/transport.ts'
 import { serializeEvent } from '../src/format.ts'
 import { startChild } from './child.ts'
 import type { BenchPart } from './part.ts'
+import { upperMedian as median, round } from './stats.ts'
 
 const CONCURRENCY = 32
 const REQUESTS = 3_000
@@ -66,11 +67,11 @@ export async function run(): Promise<BenchPart> {
         ['transport_cpu_ratio (sender over bare undici)', (sender / undici).toFixed(2)],
       ],
       results: {
-        transport_cpu_ratio: round2(sender / undici),
-        transport_undici_cpu_us: round2(undici),
-        transport_sender_cpu_us: round2(sender),
-        transport_adapter_cpu_us: round2(adapter),
-        transport_axios_http_cpu_us: round2(axiosHttp),
+        transport_cpu_ratio: round(sender / undici, 2),
+        transport_undici_cpu_us: round(undici, 2),
+        transport_sender_cpu_us: round(sender, 2),
+        transport_adapter_cpu_us: round(adapter, 2),
+        transport_axios_http_cpu_us: round(axiosHttp, 2),
       },
     }
   } finally {
@@ -158,13 +159,4 @@ const axiosHttpLoop: Loop = async (url, body, count) => {
     if (response.status !== 200) throw new Error(`receiver answered ${response.status}`)
   })
   agent.destroy()
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
-}
-
-function round2(value: number): number {
-  return Number(value.toFixed(2))
 }
