@@ -5,17 +5,15 @@
  * `Pool.request` loop (issue 15); against the axios loop it is `delivery_ratio_axios`.
  */
 import { randomBytes } from 'node:crypto'
-import { Agent } from 'node:http'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setImmediate as setImmediatePromise, setTimeout as sleep } from 'node:timers/promises'
-import axios from 'axios'
-import { Pool } from 'undici'
 import type { MessagePublishEvent } from '../src/events.ts'
 import { serializeEvent } from '../src/format.ts'
 import { createWebhook } from '../src/webhook.ts'
 import type { Webhook } from '../src/webhook-types.ts'
 import { startChild } from './child.ts'
 import type { BenchPart } from './part.ts'
+import { concurrently, createAxiosPoster, createUndiciPoster } from './posters.ts'
 import { round } from './stats.ts'
 
 const POOL_SIZE = 32
@@ -136,55 +134,23 @@ async function measureThroughput(url: string): Promise<Throughput> {
 
 /** The baseline: `POOL_SIZE` workers posting the same body through one keep-alive axios instance. */
 async function axiosLoop(url: string, body: string, count: number): Promise<{ perS: number; cpuUs: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: POOL_SIZE })
-  const client = axios.create({
-    httpAgent: agent,
-    proxy: false,
-    maxRedirects: 0,
-    validateStatus: () => true,
-    responseType: 'text',
-    transformRequest: [(data: unknown) => data],
-    transformResponse: [(data: unknown) => data],
-  })
-  let next = 0
-  const worker = async () => {
-    while (next < count) {
-      next++
-      const response = await client.post(url, body, { headers: { 'content-type': 'application/json' } })
-      if (response.status !== 200) throw new Error(`receiver answered ${response.status}`)
-    }
-  }
+  const poster = createAxiosPoster(POOL_SIZE)
   const cpu = process.cpuUsage()
   const started = performance.now()
-  await Promise.all(Array.from({ length: POOL_SIZE }, worker))
+  await concurrently(count, POOL_SIZE, () => poster.post(url, body))
   const seconds = (performance.now() - started) / 1000
   const used = process.cpuUsage(cpu)
-  agent.destroy()
+  poster.destroy()
   return { perS: count / seconds, cpuUs: (used.user + used.system) / count }
 }
 
 /** The transport alone: `POOL_SIZE` workers posting the same body through one undici `Pool`. */
 async function undiciLoop(url: string, body: string, count: number): Promise<{ perS: number }> {
-  const { origin, pathname } = new URL(url)
-  const pool = new Pool(origin, { connections: POOL_SIZE })
-  let next = 0
-  const worker = async () => {
-    while (next < count) {
-      next++
-      const response = await pool.request({
-        path: pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      })
-      await response.body.dump()
-      if (response.statusCode !== 200) throw new Error(`receiver answered ${response.statusCode}`)
-    }
-  }
+  const poster = createUndiciPoster(url, POOL_SIZE)
   const started = performance.now()
-  await Promise.all(Array.from({ length: POOL_SIZE }, worker))
+  await concurrently(count, POOL_SIZE, () => poster.post(body))
   const seconds = (performance.now() - started) / 1000
-  await pool.close()
+  await poster.close()
   return { perS: count / seconds }
 }
 

@@ -7,15 +7,14 @@
  * - axios over its own http adapter and a keep-alive agent (the sender before issue 15).
  * `transport_cpu_ratio` is our sender's CPU per request over the bare loop's.
  */
-import { Agent } from 'node:http'
-import axios, { AxiosHeaders, type InternalAxiosRequestConfig } from 'axios'
-import { Pool } from 'undici'
+import { AxiosHeaders, type InternalAxiosRequestConfig } from 'axios'
 import { resolveConfig } from '../src/config.ts'
 import { createSender } from '../src/delivery/sender.ts'
 import { createTransport } from '../src/delivery/transport.ts'
 import { serializeEvent } from '../src/format.ts'
 import { startChild } from './child.ts'
 import type { BenchPart } from './part.ts'
+import { concurrently, createAxiosPoster, createUndiciPoster } from './posters.ts'
 import { upperMedian as median, round } from './stats.ts'
 
 const CONCURRENCY = 32
@@ -86,39 +85,17 @@ async function cpuPerRequest(loop: Loop, url: string, body: string): Promise<num
   return (used.user + used.system) / REQUESTS
 }
 
-/** `CONCURRENCY` workers taking requests from one counter until `count` are done. */
-async function concurrently(count: number, request: () => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < count) {
-      next++
-      await request()
-    }
-  }
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
-}
-
 const undiciLoop: Loop = async (url, body, count) => {
-  const { origin, pathname } = new URL(url)
-  const pool = new Pool(origin, { connections: CONCURRENCY })
-  await concurrently(count, async () => {
-    const response = await pool.request({
-      path: pathname,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-    })
-    await response.body.dump()
-    if (response.statusCode !== 200) throw new Error(`receiver answered ${response.statusCode}`)
-  })
-  await pool.close()
+  const poster = createUndiciPoster(url, CONCURRENCY)
+  await concurrently(count, CONCURRENCY, () => poster.post(body))
+  await poster.close()
 }
 
 const senderLoop: Loop = async (url, body, count) => {
   const config = resolveConfig({ url, pool_size: CONCURRENCY, events: [{ event: 'on_message_publish' }] })
   const sender = createSender(config, (id) => `msg_${id}`)
   let id = 0
-  await concurrently(count, async () => {
+  await concurrently(count, CONCURRENCY, async () => {
     const response = await sender.send({ id: id++, body }, 1, new AbortController().signal)
     if (response.status !== 200) throw new Error(`receiver answered ${response.status}`)
   })
@@ -129,7 +106,7 @@ const senderLoop: Loop = async (url, body, count) => {
 const adapterLoop: Loop = async (url, body, count) => {
   const config = resolveConfig({ url, pool_size: CONCURRENCY, events: [{ event: 'on_message_publish' }] })
   const transport = createTransport(config)
-  await concurrently(count, async () => {
+  await concurrently(count, CONCURRENCY, async () => {
     const request = {
       url,
       method: 'post',
@@ -144,19 +121,7 @@ const adapterLoop: Loop = async (url, body, count) => {
 }
 
 const axiosHttpLoop: Loop = async (url, body, count) => {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
-  const client = axios.create({
-    httpAgent: agent,
-    proxy: false,
-    maxRedirects: 0,
-    validateStatus: () => true,
-    responseType: 'text',
-    transformRequest: [(data: unknown) => data],
-    transformResponse: [(data: unknown) => data],
-  })
-  await concurrently(count, async () => {
-    const response = await client.post(url, body, { headers: { 'content-type': 'application/json' } })
-    if (response.status !== 200) throw new Error(`receiver answered ${response.status}`)
-  })
-  agent.destroy()
+  const poster = createAxiosPoster(CONCURRENCY)
+  await concurrently(count, CONCURRENCY, () => poster.post(url, body))
+  poster.destroy()
 }
