@@ -21,6 +21,7 @@ import mqttPacket from 'mqtt-packet'
 import { attachAedes } from '../src/adapters/aedes/index.ts'
 import type { WebhookConfig } from '../src/config-types.ts'
 import { createWebhook } from '../src/webhook.ts'
+import { accepts, freePort } from '../test/helpers/mosquitto.ts'
 import { startChild } from './child.ts'
 import type { BenchPart } from './part.ts'
 import { upperMedian as median, round } from './stats.ts'
@@ -130,17 +131,7 @@ async function floodRound(side: Side, receiverPort: number): Promise<Round> {
     socket.resume()
     const started = Date.now()
     socket.write(floodBytes())
-    let seen = -1
-    let quietSince = Date.now()
-    for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, 50))
-      const { events } = (await get(receiverPort, '/peek')) as { events: number }
-      if (events >= FLOOD) break
-      if (events !== seen) {
-        seen = events
-        quietSince = Date.now()
-      } else if (Date.now() - quietSince > QUIET_MS) break
-    }
+    await waitForEvents(receiverPort, FLOOD, 50, QUIET_MS)
     const stats = (await get(receiverPort, '/stats')) as { events: number; last: number }
     socket.destroy()
     return { delivered: stats.events, perS: (stats.events * 1000) / Math.max(1, stats.last - started) }
@@ -231,25 +222,27 @@ webhook {
   }
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
+/**
+ * Polls the counting receiver every `pollMs` until it has `expected` events, or until its count has not
+ * moved for `quietMs` (a broker that loses events never gets there).
+ */
+export async function waitForEvents(
+  receiverPort: number,
+  expected: number,
+  pollMs: number,
+  quietMs: number,
+): Promise<void> {
+  let seen = -1
+  let quietSince = Date.now()
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs))
+    const { events } = (await get(receiverPort, '/peek')) as { events: number }
+    if (events >= expected) return
+    if (events !== seen) {
+      seen = events
+      quietSince = Date.now()
+    } else if (Date.now() - quietSince > quietMs) return
+  }
 }
 
 export async function get(port: number, path: string): Promise<unknown> {

@@ -15,7 +15,7 @@ import { attachAedes } from '../src/adapters/aedes/index.ts'
 import type { WebhookConfig } from '../src/config-types.ts'
 import { createWebhook } from '../src/webhook.ts'
 import { startChild } from './child.ts'
-import { BATCH, get } from './flood.ts'
+import { BATCH, get, waitForEvents } from './flood.ts'
 import type { BenchPart } from './part.ts'
 
 const SECONDS = Number(process.env.BENCH_SUSTAINED_S ?? 30)
@@ -134,17 +134,7 @@ async function runRate(receiverPort: number, rate: number, batched: boolean): Pr
       }, TICK_MS)
     })
     const expected = 2 * sent
-    let seen = -1
-    let quietSince = Date.now()
-    for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, 100))
-      const { events } = (await get(receiverPort, '/peek')) as { events: number }
-      if (events >= expected) break
-      if (events !== seen) {
-        seen = events
-        quietSince = Date.now()
-      } else if (Date.now() - quietSince > 3000) break
-    }
+    await waitForEvents(receiverPort, expected, 100, 3000)
     const stats = (await get(receiverPort, '/stats')) as { events: number; latencies_ms: number[] }
     const latencies = stats.latencies_ms.sort((a, b) => a - b)
     const at = (q: number) =>

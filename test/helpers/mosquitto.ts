@@ -118,7 +118,8 @@ async function waitUntilAccepting(port: number, child: ChildProcess, stderr: () 
   throw new Error(`mosquitto did not accept connections on ${port} within 10 s: ${stderr()}`)
 }
 
-function accepts(port: number): Promise<boolean> {
+/** Whether something on 127.0.0.1 accepts a TCP connection on `port` now. */
+export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1')
     socket.once('connect', () => {
