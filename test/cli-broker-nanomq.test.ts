@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { makeTestCertificates } from './helpers/certs.ts'
 import { runCli } from './helpers/cli-process.ts'
+import { freePort } from './helpers/mosquitto.ts'
 import { connectClient, connectRefused } from './helpers/mqtt.ts'
 
 // `mqtt-webhook broker --config nanomq.conf` takes where to listen and who may connect from the same file.
@@ -20,15 +20,6 @@ function write(name: string, text: string): string {
   const path = join(dir, name)
   writeFileSync(path, text)
   return path
-}
-
-/** A port that was free a moment ago, for a file that must name one. */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 const WEBHOOK = 'webhook {\n  enable = false\n  url = "http://127.0.0.1:9/h"\n}\n'

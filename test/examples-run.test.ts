@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import mqtt from 'mqtt'
 import { createWebhook, HOOK_EVENT_NAMES } from '../src/index.ts'
 import { ROOT, runScript } from './helpers/cli-process.ts'
+import { freePort } from './helpers/mosquitto.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
 // Every example is run as a user would run it, so that none can rot.
@@ -81,15 +81,6 @@ test('examples/verify-signatures.ts accepts what createWebhook signs and rejects
   example.child.kill('SIGTERM')
   assert.equal(await example.exited, 0)
 })
-
-/** A port that was free a moment ago, for programs that cannot be told "port 0". */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 const mosquittoMissing =
   existsSync('/usr/sbin/mosquitto') || existsSync('/usr/bin/mosquitto') ? false : 'mosquitto is not installed'
