@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import mqtt from 'mqtt'
-import { runCli, runScript } from './helpers/cli-process.ts'
+import { runCli, runScript, startCliBroker } from './helpers/cli-process.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqtt-webhook-cli-'))
@@ -45,9 +45,7 @@ webhook {
 }
 `,
   )
-  const cli = runCli(['broker', '--config', config, '--port', '0', '--status-interval', '0.2'])
-  t.after(() => cli.kill())
-  const [, port] = await cli.waitForLog(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
+  const { cli, port } = await startCliBroker(t, ['--config', config, '--status-interval', '0.2'])
   const [posting] = await cli.waitForLog(/^posting .*$/)
   assert.equal(
     posting,

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import mqtt from 'mqtt'
 import { startAedes } from './helpers/aedes.ts'
-import { runCli } from './helpers/cli-process.ts'
+import { runCli, startCliProxy } from './helpers/cli-process.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqtt-webhook-cli-proxy-limits-'))
@@ -21,19 +21,7 @@ test('proxy --max-packet-size: a larger publish passes unobserved, reported once
     config,
     `web.hook.url=${receiver.url}\nweb.hook.rule.message.publish.1={"action": "on_message_publish"}\n`,
   )
-  const cli = runCli([
-    'proxy',
-    '--listen',
-    '127.0.0.1:0',
-    '--upstream',
-    `127.0.0.1:${upstream.port}`,
-    '--config',
-    config,
-    '--max-packet-size',
-    '200',
-  ])
-  t.after(() => cli.kill())
-  const [, url] = await cli.waitForLog(/^mqtt-webhook proxy listening on (mqtt:\/\/[\d.]+:\d+)/)
+  const { cli, url } = await startCliProxy(t, upstream.port, config, ['--max-packet-size', '200'])
 
   const watcher = await mqtt.connectAsync(upstream.url, { clientId: 'watcher' })
   t.after(() => watcher.endAsync(true))

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import mqtt from 'mqtt'
 import { startAedes } from './helpers/aedes.ts'
-import { runCli } from './helpers/cli-process.ts'
+import { startCliProxy } from './helpers/cli-process.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqtt-webhook-cli-proxy-'))
@@ -21,22 +21,8 @@ test('proxy: a client of the proxy reaches the upstream broker, the webhook post
     config,
     `web.hook.url=${receiver.url}\nweb.hook.rule.client.connack.1={"action": "on_client_connack"}\n`,
   )
-  const cli = runCli([
-    'proxy',
-    '--listen',
-    '127.0.0.1:0',
-    '--upstream',
-    `127.0.0.1:${upstream.port}`,
-    '--config',
-    config,
-  ])
-  t.after(() => cli.kill())
-  const [, url] = await cli.waitForLog(
-    new RegExp(
-      `^mqtt-webhook proxy listening on (mqtt://127\\.0\\.0\\.1:\\d+), relaying to 127\\.0\\.0\\.1:${upstream.port}$`,
-    ),
-  )
-  const client = await mqtt.connectAsync(url as string, { clientId: 'through-proxy', username: 'p1' })
+  const { cli, url } = await startCliProxy(t, upstream.port, config)
+  const client = await mqtt.connectAsync(url, { clientId: 'through-proxy', username: 'p1' })
   await client.endAsync()
   const [request] = await receiver.waitForAccepted(1)
   assert.deepEqual(JSON.parse(request?.body ?? ''), {

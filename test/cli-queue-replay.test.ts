@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { parseSince } from '../src/cli/replay.ts'
-import { runCli } from './helpers/cli-process.ts'
+import { runCli, startCliBroker } from './helpers/cli-process.ts'
 import { connectClient } from './helpers/mqtt.ts'
 import { startReceiver } from './helpers/receiver.ts'
 import { tempDir } from './helpers/store-files.ts'
@@ -21,20 +21,15 @@ test('queue and replay: events answered 400 are dead letters; replay sends each 
   const config = join(dir, 'webhook.json')
   writeFileSync(config, JSON.stringify({ url: receiver.url, events: [{ event: 'on_message_publish' }] }))
 
-  const broker = runCli([
-    'broker',
+  const { cli: broker, url } = await startCliBroker(t, [
     '--config',
     config,
-    '--port',
-    '0',
     '--queue',
     `sqlite:${store}`,
     '--status-interval',
     '0.1',
   ])
-  t.after(() => broker.kill())
-  const [, port] = await broker.waitForLog(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
-  const client = await connectClient(t, `mqtt://127.0.0.1:${port}`, { clientId: 'pub' })
+  const client = await connectClient(t, url, { clientId: 'pub' })
   for (let n = 0; n < 10; n++) await client.publishAsync('a/b', `m${n}`, { qos: 1 })
   await broker.waitForLog(/^stats matched 10 {2}delivered 0 {2}failed 10 /)
   broker.child.kill('SIGINT')

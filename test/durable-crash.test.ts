@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { startAedes } from './helpers/aedes.ts'
-import { runCli } from './helpers/cli-process.ts'
+import { startCliBroker, startCliProxy } from './helpers/cli-process.ts'
 import { connectClient } from './helpers/mqtt.ts'
 import { type ReceivedRequest, startReceiver } from './helpers/receiver.ts'
 import { tempDir } from './helpers/store-files.ts'
@@ -17,21 +17,8 @@ const MESSAGES = 20_000
 const POOL_SIZE = 32
 
 /** The broker command on `path`, ready; killed when the test ends. */
-async function startBroker(t: TestContext, config: string, path: string) {
-  const cli = runCli([
-    'broker',
-    '--config',
-    config,
-    '--port',
-    '0',
-    '--queue',
-    `sqlite:${path}`,
-    '--status-interval',
-    '0.2',
-  ])
-  t.after(() => cli.kill())
-  const [, port] = await cli.waitForLog(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
-  return { cli, url: `mqtt://127.0.0.1:${port}` }
+function startBroker(t: TestContext, config: string, path: string) {
+  return startCliBroker(t, ['--config', config, '--queue', `sqlite:${path}`, '--status-interval', '0.2'])
 }
 
 /** Publishes `MESSAGES` QoS 1 messages `m0`, `m1`... and resolves once every PUBACK is in. */
@@ -157,24 +144,8 @@ test('crash: the proxy with --queue sqlite:PATH, endpoint down, SIGKILL, restart
   const probe = await startReceiver()
   await probe.close()
   const config = configFile(dir, probe.url)
-  const startProxy = async () => {
-    const cli = runCli([
-      'proxy',
-      '--listen',
-      '127.0.0.1:0',
-      '--upstream',
-      `127.0.0.1:${upstream.port}`,
-      '--config',
-      config,
-      '--queue',
-      `sqlite:${path}`,
-      '--status-interval',
-      '0.1',
-    ])
-    t.after(() => cli.kill())
-    const [, url] = await cli.waitForLog(/^mqtt-webhook proxy listening on (mqtt:\/\/127\.0\.0\.1:\d+),/)
-    return { cli, url: url as string }
-  }
+  const startProxy = () =>
+    startCliProxy(t, upstream.port, config, ['--queue', `sqlite:${path}`, '--status-interval', '0.1'])
   const first = await startProxy()
   const client = await connectClient(t, first.url, { clientId: 'via-proxy' })
   for (let n = 0; n < 200; n++) await client.publishAsync('a/b', `m${n}`, { qos: 1 })

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import type { TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
 /** The repository's root, where `npm start` and the command run from. */
@@ -144,4 +145,47 @@ export function runScript(
 /** Runs the `mqtt-webhook` command from source. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
   return runScript('src/cli/index.ts', args, env)
+}
+
+/**
+ * `mqtt-webhook broker --port 0 ...args`, killed when the test ends; resolves once it logs that it listens
+ * on one loopback TCP port, with that port and its URL.
+ */
+export async function startCliBroker(
+  t: TestContext,
+  args: string[],
+): Promise<{ cli: RunningProcess; port: number; url: string }> {
+  const cli = runCli(['broker', '--port', '0', ...args])
+  t.after(() => cli.kill())
+  const [, port] = await cli.waitForLog(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
+  return { cli, port: Number(port), url: `mqtt://127.0.0.1:${port}` }
+}
+
+/**
+ * `mqtt-webhook proxy --listen 127.0.0.1:0 --upstream 127.0.0.1:<upstreamPort> --config <config> ...args`,
+ * killed when the test ends; resolves once it logs that it listens and relays to that upstream, with its URL.
+ */
+export async function startCliProxy(
+  t: TestContext,
+  upstreamPort: number,
+  config: string,
+  args: string[] = [],
+): Promise<{ cli: RunningProcess; url: string }> {
+  const cli = runCli([
+    'proxy',
+    '--listen',
+    '127.0.0.1:0',
+    '--upstream',
+    `127.0.0.1:${upstreamPort}`,
+    '--config',
+    config,
+    ...args,
+  ])
+  t.after(() => cli.kill())
+  const [, url] = await cli.waitForLog(
+    new RegExp(
+      `^mqtt-webhook proxy listening on (mqtt://127\\.0\\.0\\.1:\\d+), relaying to 127\\.0\\.0\\.1:${upstreamPort}$`,
+    ),
+  )
+  return { cli, url: url as string }
 }
