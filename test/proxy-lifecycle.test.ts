@@ -4,17 +4,10 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 import { test } from 'node:test'
 import mqtt from 'mqtt-packet'
 import { createWebhook } from '../src/webhook.ts'
-import type { Logger } from '../src/webhook-types.ts'
+import { recordingLogger } from './helpers/logger.ts'
 import { freePort } from './helpers/mosquitto.ts'
 import { startLoopbackProxy } from './helpers/proxy.ts'
 import { recordingWebhook } from './helpers/recording-webhook.ts'
-
-/** A logger that keeps every line. */
-function recordingLogger(): Logger & { lines: Array<{ level: string; obj: object; msg?: string }> } {
-  const lines: Array<{ level: string; obj: object; msg?: string }> = []
-  const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj, msg })
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-}
 
 /** A raw TCP upstream that records what each connection receives. */
 async function startUpstream() {

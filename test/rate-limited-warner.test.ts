@@ -4,23 +4,10 @@ import { connect } from 'node:net'
 import { describe, test } from 'node:test'
 import mqtt from 'mqtt-packet'
 import { RateLimitedWarner } from '../src/rate-limited-warner.ts'
-import type { Logger } from '../src/webhook-types.ts'
+import { recordingLogger } from './helpers/logger.ts'
 import { freePort } from './helpers/mosquitto.ts'
 import { startLoopbackProxy } from './helpers/proxy.ts'
 import { recordingWebhook } from './helpers/recording-webhook.ts'
-
-interface Line {
-  level: string
-  obj: Record<string, unknown>
-  msg: string | undefined
-}
-
-function recordingLogger(): Logger & { lines: Line[] } {
-  const lines: Line[] = []
-  const at = (level: string) => (obj: object, msg?: string) =>
-    void lines.push({ level, obj: obj as Record<string, unknown>, msg })
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-}
 
 const refused = {
   obj: { code: 'ECONNREFUSED' },

@@ -6,7 +6,8 @@ import { WebhookConfigError } from '../src/errors.ts'
 import type { MessagePublishEvent } from '../src/events.ts'
 import { isQuotable, redact, redactUrl, sensitiveStringsOf } from '../src/security/redact.ts'
 import { createWebhook } from '../src/webhook.ts'
-import type { FailedReport, Logger } from '../src/webhook-types.ts'
+import type { FailedReport } from '../src/webhook-types.ts'
+import { recordingLogger } from './helpers/logger.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
@@ -267,17 +268,6 @@ const PUBLISH: MessagePublishEvent = {
   payload: Buffer.from('hello'),
 }
 
-interface LogLine {
-  level: string
-  obj: object
-  msg: string | undefined
-}
-
-function capturingLogger(lines: LogLine[]): Logger {
-  const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, obj, msg })
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-}
-
 describe('a token in the url query', () => {
   for (const [name, answer] of [
     ['a refused connection', undefined],
@@ -288,7 +278,7 @@ describe('a token in the url query', () => {
       if (receiver !== undefined) t.after(() => receiver.close())
       const base = receiver?.url ?? 'http://127.0.0.1:1/hook'
       const url = `${base}?token=${QUERY_TOKEN}&tenant=acme-corp-7`
-      const lines: LogLine[] = []
+      const { lines, ...logger } = recordingLogger()
       const hook = createWebhook(
         {
           url,
@@ -296,7 +286,7 @@ describe('a token in the url query', () => {
           retry: { max_attempts: 1 },
           tls: { verify_peer: false },
         },
-        { logger: capturingLogger(lines) },
+        { logger },
       )
       t.after(() => hook.close({ timeout_ms: 1000 }))
       const failed = new Promise<FailedReport>((resolve) => hook.once('failed', resolve))

@@ -8,8 +8,9 @@ import { WebhookConfigError } from '../src/errors.ts'
 import type { MessagePublishEvent } from '../src/events.ts'
 import { parseConfigText } from '../src/load-config/index.ts'
 import { createWebhook } from '../src/webhook.ts'
-import type { FailedReport, Logger } from '../src/webhook-types.ts'
+import type { FailedReport } from '../src/webhook-types.ts'
 import { makeTestCertificates } from './helpers/certs.ts'
+import { recordingLogger } from './helpers/logger.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`
@@ -34,17 +35,6 @@ const PUBLISH: MessagePublishEvent = {
   from_username: 'u1',
   from_client_id: 'c1',
   payload: Buffer.from('hello'),
-}
-
-interface LogLine {
-  level: string
-  obj: object
-  msg: string | undefined
-}
-
-function capturingLogger(lines: LogLine[]): Logger {
-  const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, obj, msg })
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
 }
 
 function configErrorOf(config: unknown): WebhookConfigError {
@@ -132,7 +122,7 @@ describe('thrown configuration errors show no secret', () => {
 
 describe('a failing endpoint with credentials in its url', () => {
   test('the failed report, its message, stats and logs show no credential, secret or header value', async (t) => {
-    const lines: LogLine[] = []
+    const { lines, ...logger } = recordingLogger()
     const hook = createWebhook(
       {
         url: CREDENTIAL_URL,
@@ -141,7 +131,7 @@ describe('a failing endpoint with credentials in its url', () => {
         headers: { authorization: AUTHORIZATION, 'content-type': 'application/json' },
         retry: { max_attempts: 2, base_delay: 1, max_delay: 5 },
       },
-      { logger: capturingLogger(lines) },
+      { logger },
     )
     t.after(() => hook.close({ timeout_ms: 1000 }))
     const errors: Error[] = []
@@ -165,10 +155,10 @@ describe('a failing endpoint with credentials in its url', () => {
   })
 
   test('the unverified-certificate warning shows no credentials', async (t) => {
-    const lines: LogLine[] = []
+    const { lines, ...logger } = recordingLogger()
     const hook = createWebhook(
       { url: CREDENTIAL_URL, events: [{ event: 'on_message_publish' }], tls: { verify_peer: false } },
-      { logger: capturingLogger(lines) },
+      { logger },
     )
     t.after(() => hook.close({ timeout_ms: 1000 }))
     assert.equal(lines.filter((line) => line.level === 'warn').length, 1)
@@ -192,7 +182,7 @@ describe('a failing endpoint with credentials in its url', () => {
     const server = await startReceiver({ reply: () => 401 })
     t.after(() => server.close())
     const credentialUrl = server.url.replace('http://', 'http://user:secret@')
-    const lines: LogLine[] = []
+    const { lines, ...logger } = recordingLogger()
     const hook = createWebhook(
       {
         url: credentialUrl,
@@ -200,7 +190,7 @@ describe('a failing endpoint with credentials in its url', () => {
         secret: SECRET,
         headers: { authorization: AUTHORIZATION },
       },
-      { logger: capturingLogger(lines) },
+      { logger },
     )
     const reports: unknown[] = []
     hook.on('failed', (report) => reports.push(report))
