@@ -1,5 +1,6 @@
 /** Bench helpers that run in a process of their own (receivers, brokers), so that their cost is not measured. */
 import { type ChildProcess, spawn } from 'node:child_process'
+import type { Server } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
@@ -35,4 +36,18 @@ export async function startChild(script: string, args: string[] = []): Promise<C
       child.kill()
     },
   }
+}
+
+/**
+ * The child's side of `startChild` for a server: listens on a free loopback port, prints `{"port":N}` as its
+ * first line, and exits when its stdin closes (when the parent calls `stop()`).
+ */
+export function listenForParent(server: Server): void {
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address()
+    if (address === null || typeof address === 'string') throw new Error('no port')
+    process.stdout.write(`${JSON.stringify({ port: address.port })}\n`)
+  })
+  process.stdin.on('end', () => process.exit(0))
+  process.stdin.resume()
 }

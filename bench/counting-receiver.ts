@@ -5,6 +5,7 @@
  * `GET /stats` answers `{events, requests, first, last, latencies_ms}` and resets; `GET /peek` only counts. Prints `{"port":N}`.
  */
 import { createServer } from 'node:http'
+import { listenForParent } from './child.ts'
 
 let events = 0
 let requests = 0
@@ -49,10 +50,4 @@ const server = createServer((request, response) => {
 // Node's default: NanoMQ opens a connection per event and never closes it; a longer idle timeout holds
 // its connections (and, it seems, its workers) open for as long.
 server.keepAliveTimeout = Number(process.env.BENCH_RECEIVER_KEEPALIVE_MS ?? 5000)
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  process.stdout.write(`${JSON.stringify({ port: address.port })}\n`)
-})
-process.stdin.on('end', () => process.exit(0))
-process.stdin.resume()
+listenForParent(server)

@@ -3,6 +3,7 @@
  * answers every POST with an empty 200. Prints `{"port":N}` once listening; exits when stdin closes.
  */
 import { createServer } from 'node:http'
+import { listenForParent } from './child.ts'
 
 const server = createServer((request, response) => {
   request.resume()
@@ -12,10 +13,4 @@ const server = createServer((request, response) => {
   })
 })
 server.keepAliveTimeout = 60_000
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  process.stdout.write(`${JSON.stringify({ port: address.port })}\n`)
-})
-process.stdin.on('end', () => process.exit(0))
-process.stdin.resume()
+listenForParent(server)
