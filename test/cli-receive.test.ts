@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
 import { createWebhook } from '../src/index.ts'
 import { runCli } from './helpers/cli-process.ts'
@@ -19,6 +19,16 @@ async function post(url: string, body: string, headers: Record<string, string> =
   return response.status
 }
 
+/** `mqtt-webhook receive --port 0 --secret SECRET ...args`, killed when the test ends, once it listens. */
+async function startReceive(t: TestContext, args: string[] = []) {
+  const cli = runCli(['receive', '--port', '0', '--secret', SECRET, ...args])
+  t.after(() => cli.kill())
+  const [, url] = await cli.waitForLine(
+    /^mqtt-webhook receive listening on (http:\/\/\S+), checking signatures$/,
+  )
+  return { cli, url: url as string }
+}
+
 function sign(id: string, body: string): Record<string, string> {
   const timestamp = new Date()
   return {
@@ -29,14 +39,10 @@ function sign(id: string, body: string): Record<string, string> {
 }
 
 test('receive prints a signed webhook, and flags and refuses a tampered one', async (t) => {
-  const cli = runCli(['receive', '--port', '0', '--secret', SECRET, '--raw'])
-  t.after(() => cli.kill())
-  const [, url] = await cli.waitForLine(
-    /^mqtt-webhook receive listening on (http:\/\/\S+), checking signatures$/,
-  )
+  const { cli, url } = await startReceive(t, ['--raw'])
 
   const headers = sign('msg_1', PUBLISH_BODY)
-  assert.equal(await post(url as string, PUBLISH_BODY, headers), 200)
+  assert.equal(await post(url, PUBLISH_BODY, headers), 200)
   const [signed] = await cli.waitForLine(/^message_publish .*$/)
   assert.equal(
     signed,
@@ -46,14 +52,14 @@ test('receive prints a signed webhook, and flags and refuses a tampered one', as
   assert.ok(cli.stdout.includes(`  ${PUBLISH_BODY}`))
 
   const tampered = PUBLISH_BODY.replace('"hello"', '"HELLO"')
-  assert.equal(await post(url as string, tampered, headers), 401)
+  assert.equal(await post(url, tampered, headers), 401)
   const [flagged] = await cli.waitForLine(/^.*SIGNATURE INVALID.*$/)
   assert.equal(
     flagged,
     'message_publish  client=c1  user=u1  topic=a/b  qos=1  retain=false  payload="HELLO"  [SIGNATURE INVALID: no signature matches]',
   )
 
-  assert.equal(await post(url as string, PUBLISH_BODY), 401)
+  assert.equal(await post(url, PUBLISH_BODY), 401)
   const [unsigned] = await cli.waitForLine(/^.*SIGNATURE MISSING.*$/)
   assert.match(unsigned, /payload="hello" {2}\[SIGNATURE MISSING\]$/)
 
@@ -62,13 +68,9 @@ test('receive prints a signed webhook, and flags and refuses a tampered one', as
 })
 
 test('receive decodes base64 payloads, shows binary ones as hex, and checks what createWebhook signs', async (t) => {
-  const cli = runCli(['receive', '--port', '0', '--secret', SECRET, '--encoding', 'base64'])
-  t.after(() => cli.kill())
-  const [, url] = await cli.waitForLine(
-    /^mqtt-webhook receive listening on (http:\/\/\S+), checking signatures$/,
-  )
+  const { cli, url } = await startReceive(t, ['--encoding', 'base64'])
   const webhook = createWebhook({
-    url: url as string,
+    url: url,
     secret: SECRET,
     body: { encoding: 'base64' },
     events: [{ event: 'on_message_publish' }],
@@ -97,13 +99,9 @@ test('receive decodes base64 payloads, shows binary ones as hex, and checks what
 })
 
 test('receive prints each event of a batch on its own line, and checks the batch signature', async (t) => {
-  const cli = runCli(['receive', '--port', '0', '--secret', SECRET])
-  t.after(() => cli.kill())
-  const [, url] = await cli.waitForLine(
-    /^mqtt-webhook receive listening on (http:\/\/\S+), checking signatures$/,
-  )
+  const { cli, url } = await startReceive(t)
   const webhook = createWebhook({
-    url: url as string,
+    url: url,
     secret: SECRET,
     batch: { max_events: 3, max_delay_ms: 5_000 },
     events: [{ event: 'on_message_publish' }],
