@@ -8,16 +8,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { type AddressInfo, connect as connectTcp, createServer, type Socket } from 'node:net'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { Aedes } from 'aedes'
 import mqtt from 'mqtt'
-import mqttPacket from 'mqtt-packet'
 import { attachAedes } from '../src/adapters/aedes/index.ts'
 import type { Webhook, WebhookStats } from '../src/webhook-types.ts'
 import { startProfiler, timeHandle, type Variant, webhookFor } from './aedes-variants.ts'
 import type { BenchPart } from './part.ts'
+import { connectPublisher, publishPackets } from './raw-publisher.ts'
 import { median, nullIfNaN, round } from './stats.ts'
 import { mainThreadCpuUs } from './thread-cpu.ts'
 
@@ -136,7 +136,7 @@ async function runOnce(variant: Variant, receiver: CountingReceiver): Promise<Ru
     clientId: 'bench-sub',
     reconnectPeriod: 0,
   })
-  const publisher = await connectPublisher(port)
+  const publisher = await connectPublisher(port, 'bench-pub')
   try {
     await subscriber.subscribeAsync('bench/#', { qos: 0 })
     const allReceived = countMessages(subscriber, MESSAGES)
@@ -144,7 +144,7 @@ async function runOnce(variant: Variant, receiver: CountingReceiver): Promise<Ru
     const cpuBefore = process.cpuUsage()
     const brokerBefore = mainThreadCpuUs()
     const start = performance.now()
-    await writeAll(publisher, publishBytes())
+    await writeAll(publisher, publishPackets(MESSAGES, 'bench/t', PAYLOAD_BYTES))
     await allReceived
     const seconds = (performance.now() - start) / 1000
     const cpu = process.cpuUsage(cpuBefore)
@@ -195,36 +195,6 @@ async function warmUp(webhook: Webhook): Promise<WebhookStats> {
     })
   await webhook.flush()
   return webhook.stats()
-}
-
-/** The 50,000 PUBLISH packets as one buffer: the publisher costs nothing while timing. */
-function publishBytes(): Buffer {
-  const one = mqttPacket.generate({
-    cmd: 'publish',
-    topic: 'bench/t',
-    payload: Buffer.alloc(PAYLOAD_BYTES, 'x'),
-    qos: 0,
-    retain: false,
-    dup: false,
-  })
-  return Buffer.concat(Array.from({ length: MESSAGES }, () => one))
-}
-
-async function connectPublisher(port: number): Promise<Socket> {
-  const socket = connectTcp(port, '127.0.0.1')
-  await once(socket, 'connect')
-  socket.write(
-    mqttPacket.generate({
-      cmd: 'connect',
-      protocolId: 'MQTT',
-      protocolVersion: 4,
-      clientId: 'bench-pub',
-      clean: true,
-      keepalive: 0,
-    }),
-  )
-  await once(socket, 'data') // the CONNACK
-  return socket
 }
 
 async function writeAll(socket: Socket, bytes: Buffer): Promise<void> {

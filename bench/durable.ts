@@ -8,17 +8,17 @@
  */
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { type AddressInfo, connect as connectTcp, createServer, type Socket } from 'node:net'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Aedes } from 'aedes'
-import mqttPacket from 'mqtt-packet'
 import { attachAedes } from '../src/adapters/aedes/index.ts'
 import type { WebhookConfig } from '../src/config-types.ts'
 import { createWebhook } from '../src/webhook.ts'
 import { startChild } from './child.ts'
 import type { BenchPart } from './part.ts'
+import { connectPublisher, publishPackets } from './raw-publisher.ts'
 import { median, nullIfNaN, round } from './stats.ts'
 import { mainThreadCpuUs } from './thread-cpu.ts'
 
@@ -97,14 +97,14 @@ async function flood(variant: Variant, url: string, path: string): Promise<Resul
   const server = createServer(broker.handle).listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
-  const publisher = await connectPublisher(port)
+  const publisher = await connectPublisher(port, 'bench-flood')
   try {
     // The delivery thread running and warm before the clock starts.
     await warmUp(publisher, webhook)
     const before = webhook.stats().success
     const cpuBefore = mainThreadCpuUs()
     const start = performance.now()
-    publisher.write(floodBytes())
+    publisher.write(publishPackets(EVENTS, 'a/b', PAYLOAD_BYTES))
     while (webhook.stats().success - before < EVENTS && performance.now() - start < 120_000)
       await new Promise((resolve) => setTimeout(resolve, 2))
     const seconds = (performance.now() - start) / 1000
@@ -125,41 +125,7 @@ async function flood(variant: Variant, url: string, path: string): Promise<Resul
 }
 
 async function warmUp(publisher: Socket, webhook: ReturnType<typeof createWebhook>): Promise<void> {
-  const one = publishPacket()
-  publisher.write(Buffer.concat(Array.from({ length: 1000 }, () => one)))
+  publisher.write(publishPackets(1000, 'a/b', PAYLOAD_BYTES))
   while (webhook.stats().success < 1000) await new Promise((resolve) => setTimeout(resolve, 5))
   await webhook.flush()
-}
-
-function publishPacket(): Buffer {
-  return mqttPacket.generate({
-    cmd: 'publish',
-    topic: 'a/b',
-    payload: Buffer.alloc(PAYLOAD_BYTES, 'x'),
-    qos: 0,
-    retain: false,
-    dup: false,
-  })
-}
-
-function floodBytes(): Buffer {
-  const one = publishPacket()
-  return Buffer.concat(Array.from({ length: EVENTS }, () => one))
-}
-
-async function connectPublisher(port: number): Promise<Socket> {
-  const socket = connectTcp(port, '127.0.0.1')
-  await once(socket, 'connect')
-  socket.write(
-    mqttPacket.generate({
-      cmd: 'connect',
-      protocolId: 'MQTT',
-      protocolVersion: 4,
-      clientId: 'bench-flood',
-      clean: true,
-      keepalive: 0,
-    }),
-  )
-  await once(socket, 'data') // the CONNACK
-  return socket
 }
