@@ -1,5 +1,5 @@
 import type { PayloadEncoding } from './config-types.ts'
-import { encodeBase62Async } from './encoding/base62-async.ts'
+import { Deferred, encodeBase62Async } from './encoding/base62-async.ts'
 import { asBuffer, encodePayload, isSlowToEncode } from './encoding/payload.ts'
 import {
   type HookEvent,
@@ -148,7 +148,8 @@ export function formatEvent<E extends HookEvent>(
 /**
  * The compact JSON body for `event`, exactly `JSON.stringify(formatEvent(event, { encoding }))`.
  * Returns a string when that is cheap, and a promise when the payload is large enough that encoding it
- * on this thread would stall the event loop (base62 of a big payload runs on a worker thread).
+ * on this thread would stall the event loop (base62 of a big payload runs on a worker thread, started
+ * only when the promise is first awaited: see {@link Deferred}).
  */
 export function serializeEvent(event: HookEvent, encoding: PayloadEncoding): string | Promise<string> {
   if (!hasPayload(event)) return JSON.stringify(buildBody(event, ''))
@@ -159,10 +160,12 @@ export function serializeEvent(event: HookEvent, encoding: PayloadEncoding): str
   }
   // Built now, so that a defaulted `ts` is the time of the event, not of the encoding's end.
   const body = buildBody(event, '')
-  return encodeBase62Async(payload).then((text) => {
-    body.payload = text
-    return JSON.stringify(body)
-  })
+  return new Deferred(() =>
+    encodeBase62Async(payload).then((text) => {
+      body.payload = text
+      return JSON.stringify(body)
+    }),
+  )
 }
 
 const quote = JSON.stringify

@@ -85,6 +85,8 @@ export class DeliveryThread implements Delivery {
   /** Jobs taken since the start. */
   #accepted = 0
   readonly #heldBehind = new Map<string, DeliveryJob[]>()
+  /** The jobs whose body is being encoded, so that close() can settle them at its deadline. */
+  readonly #encodingJobs = new Set<DeliveryJob>()
   #encodingDone: Array<() => void> = []
   #flushSeq = 0
   readonly #flushWaiters = new Map<number, () => void>()
@@ -224,6 +226,7 @@ export class DeliveryThread implements Delivery {
     // Jobs taken before close get their chance within the deadline: bodies being encoded, jobs waiting
     // for the delivery thread to take them.
     await Promise.race([this.#encodingSettled(), untilDeadline()])
+    this.#dropEncoding()
     await Promise.race([this.#outbox.drained(), untilDeadline()])
     this.#outbox.takeAll((id, size) => this.#dropReserved(id, size, 'closed'))
     const worker = this.#worker
@@ -239,7 +242,8 @@ export class DeliveryThread implements Delivery {
     if (!answered) this.#abandon()
     worker.unref()
     // Termination needs the thread to run: not awaited past the grace, it happens in the background.
-    await Promise.race([worker.terminate().catch(() => {}), sleep(answered ? CLOSE_GRACE_MS : 0)])
+    const graceLeft = answered ? deadline + CLOSE_GRACE_MS - Date.now() : 0
+    await Promise.race([worker.terminate().catch(() => {}), sleep(graceLeft)])
   }
 
   /**
@@ -274,10 +278,11 @@ export class DeliveryThread implements Delivery {
   #awaitBody(job: DeliveryJob, body: Promise<string>): void {
     this.#encoding++
     this.#encodingBytes += bytesOf(job)
+    this.#encodingJobs.add(job)
     if (this.#ordered) this.#heldBehind.set(job.key, [])
     const settle = (text: string | undefined) => {
       // close() counted and reported it, and the jobs held behind it, already.
-      if (this.#frozen !== undefined) return
+      if (this.#frozen !== undefined || !this.#encodingJobs.delete(job)) return
       this.#encoding--
       this.#encodingBytes -= bytesOf(job)
       const held = this.#ordered ? this.#heldBehind.get(job.key) : undefined
@@ -296,6 +301,23 @@ export class DeliveryThread implements Delivery {
       if (this.#encoding === 0) for (const resolve of this.#encodingDone.splice(0)) resolve()
     }
     body.then(settle, () => settle(undefined))
+  }
+
+  /**
+   * Past close()'s deadline, jobs still waiting for their body, and those held behind them, are dropped
+   * (`closed`) now, not when their encoding ends: close() resolves on its own clock.
+   */
+  #dropEncoding(): void {
+    for (const job of this.#encodingJobs) {
+      this.#encodingJobs.delete(job)
+      this.#encoding--
+      this.#encodingBytes -= bytesOf(job)
+      this.#dropReserved(job.id, bytesOf(job), 'closed')
+      const held = this.#ordered ? this.#heldBehind.get(job.key) : undefined
+      this.#heldBehind.delete(job.key)
+      for (const next of held ?? []) this.#dropReserved(next.id, bytesOf(next), 'closed')
+    }
+    for (const resolve of this.#encodingDone.splice(0)) resolve()
   }
 
   #encodingSettled(): Promise<void> {

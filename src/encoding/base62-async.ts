@@ -36,6 +36,48 @@ export function encodeBase62Async(payload: Uint8Array): Promise<string> {
   })
 }
 
+/**
+ * A promise whose work starts only when something first waits for it (`then`, `await`). A job's body is one:
+ * the queue decides whether the job may wait at all (its budget may drop it at once, or drop it later to make
+ * room) before the payload is copied to the worker, so a dropped job never costs an encoding or a copy.
+ */
+export class Deferred<T> extends Promise<T> {
+  // Derived promises (`then`, `catch`) are plain ones: only the first `then` here starts the work.
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise
+  }
+
+  #start: (() => void) | undefined
+
+  constructor(work: () => Promise<T>) {
+    let settle: ((value: T | PromiseLike<T>) => void) | undefined
+    let fail: ((reason: unknown) => void) | undefined
+    super((resolve, reject) => {
+      settle = resolve
+      fail = reject
+    })
+    this.#start = () => {
+      try {
+        work().then(settle, fail)
+      } catch (error) {
+        fail?.(error)
+      }
+    }
+  }
+
+  override then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    const start = this.#start
+    if (start !== undefined) {
+      this.#start = undefined
+      start()
+    }
+    return super.then(onFulfilled, onRejected)
+  }
+}
+
 function startWorker(): Worker {
   const started = startSiblingWorker(import.meta.url, 'base62-worker')
   started.unref()
