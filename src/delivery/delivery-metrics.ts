@@ -64,7 +64,7 @@ function reasonIndex({ status, code }: AttemptOutcome): number {
   )
     return 5
   // errno-style codes (ECONNREFUSED, ECONNRESET, ENOTFOUND, EAI_AGAIN...) and the socket's own.
-  if (/^E[A-Z0-9_]+$/.test(code) || code.startsWith('ERR_SOCKET_') || code === 'ERR_NETWORK') return 4
+  if (/^E(?!RR_)[A-Z0-9_]+$/.test(code) || code.startsWith('ERR_SOCKET_') || code === 'ERR_NETWORK') return 4
   return OTHER
 }
 
