@@ -182,7 +182,11 @@ test('request durations and failure reasons, through the delivery thread, scrape
   assert.equal(durations.count, 8)
   assert.deepEqual(durations.buckets, REQUEST_DURATION_BUCKETS)
   assert.equal(durations.counts.length, durations.buckets.length)
-  assert.deepEqual(durations.counts, durations.counts.toSorted((a, b) => a - b), 'cumulative')
+  assert.deepEqual(
+    durations.counts,
+    durations.counts.toSorted((a, b) => a - b),
+    'cumulative',
+  )
   // slow and both hang attempts cannot have taken 0.25 s or less; every attempt is cut at 0.5 s.
   assert.ok((durations.counts[REQUEST_DURATION_BUCKETS.indexOf(0.25)] as number) <= 8 - 3)
   assert.equal(durations.counts[REQUEST_DURATION_BUCKETS.indexOf(10)], 8)
