@@ -231,6 +231,54 @@ test('request durations and failure reasons, through the delivery thread, scrape
   )
 })
 
+test('a batch is one request: timed once, its events failed together under one reason', async (t) => {
+  // The first request (a batch of 3) gets a 400; the second (a batch of 2) a 200.
+  const receiver = await startReceiver({ reply: (_request, index) => (index === 0 ? 400 : 200) })
+  t.after(() => receiver.close())
+  const webhook = createWebhook({
+    url: receiver.url,
+    events: [{ event: 'on_client_connack' }],
+    batch: { max_events: 3, max_delay_ms: 1000 },
+  })
+  t.after(() => webhook.close())
+  for (const client of ['a', 'b', 'c']) webhook.handle(connack(client))
+  await webhook.flush()
+  for (const client of ['d', 'e']) webhook.handle(connack(client))
+  await webhook.flush()
+  const stats = webhook.stats()
+  assert.equal(receiver.requests.length, 2)
+  assert.deepEqual(
+    {
+      success: stats.success,
+      failed: stats.failed,
+      http_4xx: stats.failed_by_reason?.http_4xx,
+      attempts: stats.request_duration_seconds?.count,
+    },
+    { success: 2, failed: 3, http_4xx: 3, attempts: 2 },
+  )
+})
+
+test('an options.send that throws fails for its code, or as other without one', async (t) => {
+  const errors = [Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), new Error('no code')]
+  const webhook = createWebhook(
+    { url: 'http://127.0.0.1:9/', events: [{ event: 'on_client_connack' }], retry: { max_attempts: 1 } },
+    { send: async () => Promise.reject(errors.shift()) },
+  )
+  t.after(() => webhook.close())
+  webhook.handle(connack('x'))
+  webhook.handle(connack('y'))
+  await webhook.flush()
+  const stats = webhook.stats()
+  assert.deepEqual(
+    {
+      network: stats.failed_by_reason?.network,
+      other: stats.failed_by_reason?.other,
+      attempts: stats.request_duration_seconds?.count,
+    },
+    { network: 1, other: 1, attempts: 2 },
+  )
+})
+
 test('a failure reason is the status class, or the kind of error', () => {
   const reasons = (
     [
