@@ -87,9 +87,10 @@ export const WEBHOOK_METRICS: readonly WebhookMetricSpec[] = [
     type: 'counter',
     help: 'Events given up on after their last attempt, by reason (http_4xx, http_5xx, http_other, timeout, network, tls, other).',
     labelNames: ['reason'],
+    // A webhook whose stats do not split its failures still has them counted, without the label.
     read: (stats) =>
       stats.failed_by_reason === undefined
-        ? undefined
+        ? one(stats.failed)
         : Object.entries(stats.failed_by_reason).map(([reason, value]) => ({ labels: { reason }, value })),
   },
   {
