@@ -9,6 +9,7 @@ import { createWebhook } from '../src/index.ts'
 import { registerWebhookMetrics, WEBHOOK_METRICS } from '../src/metrics.ts'
 import { parseExposition, sampleValue } from './helpers/prometheus.ts'
 import { startReceiver } from './helpers/receiver.ts'
+import { recordingWebhook } from './helpers/recording-webhook.ts'
 
 const connack = (clientid: string) =>
   ({ event: 'on_client_connack', clientid, proto_ver: 4, keepalive: 60, conn_ack: 'success' }) as const
@@ -277,6 +278,15 @@ test('an options.send that throws fails for its code, or as other without one', 
     },
     { network: 1, other: 1, attempts: 2 },
   )
+})
+
+test('a Webhook whose stats lack the newer fields keeps its failed count, without reason or histogram', async () => {
+  const webhook = recordingWebhook()
+  const registry = new Registry()
+  registerWebhookMetrics(webhook, { registry })
+  const families = parseExposition(await registry.metrics())
+  assert.equal(sampleValue(families, 'mqtt_webhook_events_failed_total'), 0)
+  assert.equal(families.get('mqtt_webhook_request_duration_seconds'), undefined)
 })
 
 test('a failure reason is the status class, or the kind of error', () => {
