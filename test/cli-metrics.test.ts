@@ -86,7 +86,10 @@ test('broker --metrics-port: /metrics scraped over HTTP parses strictly; failure
 
   cli.child.kill('SIGTERM')
   assert.equal(await cli.exited, 0)
-  assert.equal(cli.logs.at(-1)?.msg, 'stopped  matched 20  delivered 0  failed 20 (http_5xx 20)  dropped 0  queued 0')
+  assert.equal(
+    cli.logs.at(-1)?.msg,
+    'stopped  matched 20  delivered 0  failed 20 (http_5xx 20)  dropped 0  queued 0',
+  )
 })
 
 test('/healthz is 503 past 90% of max_queue; SIGHUP drains, and the exit code says events were dropped', async (t) => {
