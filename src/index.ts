@@ -12,6 +12,7 @@ export {
 } from './adapters/packets/observer.ts'
 export { wrapStream } from './adapters/packets/stream.ts'
 export type {
+  BatchConfig,
   BodyConfig,
   DisabledWebhookConfig,
   EnabledWebhookConfig,

@@ -11,8 +11,8 @@
  * ```
  * @module
  */
-import { Counter, Gauge, register as globalRegistry, type Registry } from 'prom-client'
-import type { Webhook, WebhookStats } from './webhook-types.ts'
+import { Counter, Gauge, register as globalRegistry, Histogram, type Registry } from 'prom-client'
+import type { RequestDurationStats, Webhook, WebhookStats } from './webhook-types.ts'
 
 /** One sample of a metric: a value, with labels when the metric has some. */
 export interface MetricSample {
@@ -26,17 +26,32 @@ export interface MetricSample {
  * How one metric is read from `stats()`. The table {@link WEBHOOK_METRICS} is the whole mapping: a new
  * stats field becomes a metric by adding one entry.
  */
-export interface WebhookMetricSpec {
+export type WebhookMetricSpec = SampledMetricSpec | HistogramMetricSpec
+
+/** What every metric spec has. */
+interface MetricSpecBase {
   /** The name after the prefix, following Prometheus conventions (`_total` for counters, base units). */
   name: string
-  /** `counter` for totals since creation, `gauge` for values now. */
-  type: 'counter' | 'gauge'
   /** The `# HELP` line. */
   help: string
+}
+
+/** A counter or a gauge, read as samples. */
+export interface SampledMetricSpec extends MetricSpecBase {
+  /** `counter` for totals since creation, `gauge` for values now. */
+  type: 'counter' | 'gauge'
   /** The names of its labels, e.g. `['reason']`. */
   labelNames?: readonly string[]
   /** The samples from a stats snapshot; `undefined` when this webhook's stats lack the field (not registered then). */
   read(stats: WebhookStats): MetricSample[] | undefined
+}
+
+/** A histogram without labels, read whole (bounds, cumulative counts, sum, count). */
+export interface HistogramMetricSpec extends MetricSpecBase {
+  /** A histogram, its buckets cumulative since creation. */
+  type: 'histogram'
+  /** The histogram from a stats snapshot; `undefined` when this webhook's stats lack the field (not registered then). */
+  read(stats: WebhookStats): RequestDurationStats | undefined
 }
 
 const one = (value: number | undefined): MetricSample[] | undefined =>
@@ -70,8 +85,19 @@ export const WEBHOOK_METRICS: readonly WebhookMetricSpec[] = [
   {
     name: 'events_failed_total',
     type: 'counter',
-    help: 'Events given up on after their last attempt.',
-    read: (stats) => one(stats.failed),
+    help: 'Events given up on after their last attempt, by reason (http_4xx, http_5xx, http_other, timeout, network, tls, other).',
+    labelNames: ['reason'],
+    // A webhook whose stats do not split its failures still has them counted, without the label.
+    read: (stats) =>
+      stats.failed_by_reason === undefined
+        ? one(stats.failed)
+        : Object.entries(stats.failed_by_reason).map(([reason, value]) => ({ labels: { reason }, value })),
+  },
+  {
+    name: 'request_duration_seconds',
+    type: 'histogram',
+    help: 'How long HTTP attempts took, to their response or error, in seconds (retries included).',
+    read: (stats) => stats.request_duration_seconds,
   },
   {
     name: 'retries_total',
@@ -178,10 +204,13 @@ export function registerWebhookMetrics(webhook: Webhook, options: WebhookMetrics
       const common = {
         name,
         help: spec.help,
-        labelNames: [...(spec.labelNames ?? [])],
+        labelNames: spec.type === 'histogram' ? [] : [...(spec.labelNames ?? [])],
         registers: [registry],
       }
-      if (spec.type === 'counter')
+      if (spec.type === 'histogram') {
+        const histogram = snapshotHistogram(spec, read, name, spec.help)
+        new histogram({ ...common, buckets: [...(spec.read(initial)?.buckets ?? [])] })
+      } else if (spec.type === 'counter')
         new Counter({
           ...common,
           collect() {
@@ -205,4 +234,53 @@ export function registerWebhookMetrics(webhook: Webhook, options: WebhookMetrics
     throw error
   }
   return unregister
+}
+
+/** What a histogram's `get()` resolves with, as the registry reads it. */
+type HistogramData = Awaited<ReturnType<Histogram['get']>>
+
+/**
+ * A prom-client Histogram whose values come whole from a stats snapshot: the durations are observed on the
+ * delivery side (per attempt, allocation-free), so `get()`, which the registry calls per scrape, reports
+ * them rather than observing anything here.
+ */
+function snapshotHistogram(
+  spec: HistogramMetricSpec,
+  read: () => WebhookStats,
+  name: string,
+  help: string,
+): typeof Histogram {
+  const data = (): HistogramData => {
+    const histogram = spec.read(read())
+    const values: HistogramData['values'] = []
+    if (histogram !== undefined) {
+      const bucket = `${name}_bucket`
+      histogram.buckets.forEach((le, i) => {
+        values.push({ metricName: bucket, labels: { le }, value: histogram.counts[i] ?? 0 })
+      })
+      values.push(
+        { metricName: bucket, labels: { le: '+Inf' }, value: histogram.count },
+        { metricName: `${name}_sum`, labels: {}, value: histogram.sum },
+        { metricName: `${name}_count`, labels: {}, value: histogram.count },
+      )
+    }
+    return {
+      name,
+      help,
+      type: 'histogram' as unknown as HistogramData['type'],
+      values,
+      aggregator: 'sum',
+      collect() {},
+    }
+  }
+  return class SnapshotHistogram extends Histogram {
+    override async get(): Promise<HistogramData> {
+      return data()
+    }
+
+    // The registry formats the exposition from this one when a metric has it.
+    async getForPromString(): Promise<HistogramData> {
+      return data()
+    }
+  }
 }

@@ -71,6 +71,27 @@ export type DeliveryPriority = 'idle' | 'normal'
  */
 export type DropReason = 'queue_full' | 'queue_bytes_full' | 'closed'
 
+/**
+ * Why an event failed, from its last attempt: `http_4xx`, `http_5xx`, `http_other` (another status, a 3xx:
+ * redirects are not followed), by the status of the response; without one, `timeout` (no complete response
+ * within `cancel_timeout`), `tls` (handshake or certificate refused), `network` (a system error:
+ * `ECONNREFUSED`, `ECONNRESET`, `ENOTFOUND`...), `other` (anything else: a body that could not be encoded,
+ * the delivery thread lost, an `options.send` that threw without a code).
+ */
+export type FailureReason = 'http_4xx' | 'http_5xx' | 'http_other' | 'timeout' | 'network' | 'tls' | 'other'
+
+/** A Prometheus-style histogram of HTTP attempt durations, in seconds, since creation. */
+export interface RequestDurationStats {
+  /** The buckets' upper bounds, in seconds, ascending (fixed: 0.005 to 10). */
+  buckets: number[]
+  /** Cumulative: `counts[i]` attempts took at most `buckets[i]` seconds. */
+  counts: number[]
+  /** The attempts' durations added up, in seconds. */
+  sum: number
+  /** Every attempt (the `+Inf` bucket). */
+  count: number
+}
+
 /** The `delivered` report: an event the endpoint accepted. */
 export interface DeliveredReport {
   /** The event, with `ts`/`connected_at` as its body had them. */
@@ -128,6 +149,13 @@ export interface WebhookStats {
   success: number
   /** Events given up on after their last attempt. */
   failed: number
+  /** Events given up on, by the reason of their last attempt; they add up to `failed`. */
+  failed_by_reason?: Record<FailureReason, number>
+  /**
+   * How long HTTP attempts took, from the request's start to its response or error: every attempt (a batch's
+   * request counts once), retries included.
+   */
+  request_duration_seconds?: RequestDurationStats
   /** Attempts that were retried. */
   retried: number
   /** Events dropped, all reasons. */

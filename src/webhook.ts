@@ -194,6 +194,12 @@ class HttpWebhook extends EventEmitter implements Webhook {
       retried: delivery?.retried ?? 0,
       dropped: delivery?.dropped ?? 0,
       dropped_by_reason: delivery?.dropped_by_reason ?? { queue_full: 0, queue_bytes_full: 0, closed: 0 },
+      ...(delivery === undefined
+        ? {}
+        : {
+            failed_by_reason: delivery.failed_by_reason,
+            request_duration_seconds: delivery.request_duration_seconds,
+          }),
       paused: delivery?.paused ?? false,
       paused_until: delivery?.paused_until ?? null,
       events: perEvent,

@@ -54,7 +54,12 @@ test('broker --metrics-port: /metrics scraped over HTTP parses strictly; failure
     sampleValue(families, 'mqtt_webhook_events_matched_total', { event: 'on_message_publish' }),
     20,
   )
-  assert.equal(sampleValue(families, 'mqtt_webhook_events_failed_total'), 20)
+  assert.equal(sampleValue(families, 'mqtt_webhook_events_failed_total', { reason: 'http_5xx' }), 20)
+  assert.equal(sampleValue(families, 'mqtt_webhook_events_failed_total', { reason: 'network' }), 0)
+  // One attempt each (max_attempts 1), all timed.
+  assert.equal(families.get('mqtt_webhook_request_duration_seconds')?.type, 'histogram')
+  assert.equal(sampleValue(families, 'mqtt_webhook_request_duration_seconds_count'), 20)
+  assert.equal(sampleValue(families, 'mqtt_webhook_request_duration_seconds_bucket', { le: '+Inf' }), 20)
   assert.equal(sampleValue(families, 'mqtt_webhook_events_delivered_total'), 0)
   assert.ok(families.has('process_cpu_seconds_total'), "prom-client's process metrics are served too")
 
@@ -81,7 +86,10 @@ test('broker --metrics-port: /metrics scraped over HTTP parses strictly; failure
 
   cli.child.kill('SIGTERM')
   assert.equal(await cli.exited, 0)
-  assert.equal(cli.logs.at(-1)?.msg, 'stopped  matched 20  delivered 0  failed 20  dropped 0  queued 0')
+  assert.equal(
+    cli.logs.at(-1)?.msg,
+    'stopped  matched 20  delivered 0  failed 20 (http_5xx 20)  dropped 0  queued 0',
+  )
 })
 
 test('/healthz is 503 past 90% of max_queue; SIGHUP drains, and the exit code says events were dropped', async (t) => {

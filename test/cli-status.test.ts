@@ -91,3 +91,20 @@ test('formatStats names the drop reasons when events were dropped', () => {
   })
   assert.equal(line, 'matched 5  delivered 2  failed 0  dropped 3 (queue_full 2, closed 1)  queued 0')
 })
+
+test('formatStats names the failure reasons when events failed', () => {
+  const line = formatStats({
+    matched: 5,
+    queued: 0,
+    queued_bytes: 0,
+    inflight: 0,
+    success: 2,
+    failed: 3,
+    failed_by_reason: { http_4xx: 0, http_5xx: 2, http_other: 0, timeout: 0, network: 1, tls: 0, other: 0 },
+    retried: 0,
+    dropped: 0,
+    dropped_by_reason: { queue_full: 0, queue_bytes_full: 0, closed: 0 },
+    events: {},
+  })
+  assert.equal(line, 'matched 5  delivered 2  failed 3 (http_5xx 2, network 1)  dropped 0  queued 0')
+})

@@ -5,18 +5,26 @@ export interface StatusReporter {
   stop(): void
 }
 
-/** `matched 12  delivered 11  failed 0  dropped 1 (closed 1)  queued 0`: the drop reasons when any. */
+/**
+ * `matched 12  delivered 9  failed 2 (http_5xx 2)  dropped 1 (closed 1)  queued 0`: the failure and drop
+ * reasons when any.
+ */
 export function formatStats(stats: WebhookStats): string {
-  const reasons = Object.entries(stats.dropped_by_reason)
-    .filter(([, count]) => count > 0)
-    .map(([reason, count]) => `${reason} ${count}`)
   return [
     `matched ${stats.matched}`,
     `delivered ${stats.success}`,
-    `failed ${stats.failed}`,
-    `dropped ${stats.dropped}${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}`,
+    `failed ${stats.failed}${byReason(stats.failed_by_reason ?? {})}`,
+    `dropped ${stats.dropped}${byReason(stats.dropped_by_reason)}`,
     `queued ${stats.queued + stats.inflight}`,
   ].join('  ')
+}
+
+/** ` (queue_full 2, closed 1)`, the non-zero counts; empty when there are none. */
+function byReason(counts: Partial<Record<string, number>>): string {
+  const reasons = Object.entries(counts)
+    .filter(([, count]) => (count ?? 0) > 0)
+    .map(([reason, count]) => `${reason} ${count}`)
+  return reasons.length > 0 ? ` (${reasons.join(', ')})` : ''
 }
 
 /**

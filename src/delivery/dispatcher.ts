@@ -14,6 +14,7 @@
 import PQueue from 'p-queue'
 import type { DropReason } from '../webhook-types.ts'
 import { Deadlines } from './deadlines.ts'
+import { DeliveryMetrics } from './delivery-metrics.ts'
 import { EndpointGate } from './endpoint.ts'
 import {
   type AttemptSender,
@@ -78,6 +79,7 @@ export class Dispatcher implements Delivery {
   #success = 0
   #failed = 0
   #retried = 0
+  readonly #metrics: DeliveryMetrics
   readonly #dropped: Record<DropReason, number> = { queue_full: 0, queue_bytes_full: 0, closed: 0 }
   /** Handed-over jobs found revoked by the broker's thread and let go (`Claims`). */
   #purged = 0
@@ -95,6 +97,7 @@ export class Dispatcher implements Delivery {
     this.#pool = new PQueue({ concurrency: options.poolSize })
     this.#deadlines = new Deadlines(options.cancelTimeout, deadlineSlack(options.cancelTimeout))
     this.#gate = new EndpointGate(options.retry, () => this.#pump())
+    this.#metrics = options.metrics ?? new DeliveryMetrics()
   }
 
   enqueue(job: DeliveryJob): void {
@@ -150,6 +153,7 @@ export class Dispatcher implements Delivery {
       retried: this.#retried,
       dropped: dropped.queue_full + dropped.queue_bytes_full + dropped.closed,
       dropped_by_reason: { ...dropped },
+      ...DeliveryMetrics.read(this.#metrics.cells),
     }
   }
 
@@ -419,12 +423,14 @@ export class Dispatcher implements Delivery {
     entry.attempts++
     const signal = this.#deadlines.signal()
     let outcome: AttemptOutcome
+    const started = performance.now()
     try {
       const response = await this.#options.send(entry as SendableEntry, entry.attempts, signal)
       outcome = classifyResponse(response, this.#options.retry.maxDelay)
     } catch (error) {
       outcome = classifyError(error, signal, this.#options.cancelTimeout, this.#options.sensitive)
     }
+    this.#metrics.observe(performance.now() - started)
     if (this.#inflight.delete(entry)) this.#inflightEvents -= entry.batch?.length ?? 1
     this.#gate.settled(outcome, signal.reason === CLOSED || this.#aborted)
     try {
@@ -503,6 +509,7 @@ export class Dispatcher implements Delivery {
 
   #failOne(entry: Entry, outcome: AttemptOutcome): void {
     this.#failed++
+    this.#metrics.failed(outcome)
     this.#finish(entry)
     this.#callbacks.failed(entry.id, entry.attempts, outcome)
   }

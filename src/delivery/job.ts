@@ -2,8 +2,10 @@
  * The dispatcher's narrow interface: what the front hands it, and what it hands back. Plain data only,
  * so that the dispatcher could run on a worker thread.
  */
+
 import type { DropReason, WebhookResponse, WebhookStats } from '../webhook-types.ts'
 import type { Claims, QueueBudget } from './budget.ts'
+import type { DeliveryMetrics } from './delivery-metrics.ts'
 import type { MessageHookEvent } from './message-record.ts'
 import type { AttemptOutcome } from './retry.ts'
 
@@ -80,10 +82,14 @@ export interface DispatcherOptions {
   /** Strings that must never appear in a failure message (secrets, header values). */
   sensitive: readonly string[]
   callbacks: DispatcherCallbacks
+  /** Where request durations and failure reasons are kept (the shared counters, on the delivery thread); its own when absent. */
+  metrics?: DeliveryMetrics | undefined
 }
 
 /** The delivery side's share of `WebhookStats`: the front adds what it counts itself. */
-export type DispatcherStats = Required<Pick<WebhookStats, 'paused' | 'paused_until'>> &
+export type DispatcherStats = Required<
+  Pick<WebhookStats, 'paused' | 'paused_until' | 'failed_by_reason' | 'request_duration_seconds'>
+> &
   Pick<
     WebhookStats,
     | 'queued'

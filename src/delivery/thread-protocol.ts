@@ -12,7 +12,10 @@ export interface DeliveryThreadData {
   idPrefix: string
   /** Strings that must never appear in a failure message. */
   sensitive: readonly string[]
-  /** Counters the delivery thread keeps current, indexed by `Counter`. */
+  /**
+   * Counters the delivery thread keeps current, indexed by `Counter`; then, from `COUNTER_COUNT`, the
+   * dispatcher's `DeliveryMetrics` cells, written in place as attempts end.
+   */
   counters: SharedArrayBuffer
   /** The queue's budget cells (`QueueBudget`), shared by both threads. */
   budget: SharedArrayBuffer

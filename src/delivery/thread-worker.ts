@@ -8,12 +8,14 @@ import { parentPort, workerData } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
 import type { DropReason, WebhookResponse } from '../webhook-types.ts'
 import { Claims, QueueBudget } from './budget.ts'
+import { DELIVERY_METRICS_CELLS, DeliveryMetrics } from './delivery-metrics.ts'
 import { Dispatcher } from './dispatcher.ts'
 import type { AttemptSender, Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
 import { applyDeliveryPriority, PriorityGovernor } from './thread-priority.ts'
 import {
+  COUNTER_COUNT,
   Counter,
   type DeliveryThreadData,
   DROP_REASONS,
@@ -46,6 +48,9 @@ const dispatcher = new Dispatcher({
   batch: config.batch,
   send: sendFormatted,
   sensitive: data.sensitive,
+  metrics: new DeliveryMetrics(
+    new Float64Array(data.counters, COUNTER_COUNT * Float64Array.BYTES_PER_ELEMENT, DELIVERY_METRICS_CELLS),
+  ),
   callbacks: {
     delivered(id, attempts, status) {
       delivered.push(id, attempts, status)

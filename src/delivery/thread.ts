@@ -18,6 +18,7 @@ import { serializeEvent } from '../format.ts'
 import type { DeliveryPriority, DropReason } from '../webhook-types.ts'
 import { startSiblingWorker } from '../worker-thread.ts'
 import { Claims, QueueBudget } from './budget.ts'
+import { DELIVERY_METRICS_CELLS, DeliveryMetrics } from './delivery-metrics.ts'
 import { HandedOver } from './handed-over.ts'
 import {
   type Body,
@@ -102,7 +103,9 @@ export class DeliveryThread implements Delivery {
   constructor(options: DeliveryThreadOptions) {
     this.#options = options
     this.#ordered = options.config.ordering === 'per-client'
-    this.#counters = new Float64Array(new SharedArrayBuffer(COUNTER_COUNT * Float64Array.BYTES_PER_ELEMENT))
+    this.#counters = new Float64Array(
+      new SharedArrayBuffer((COUNTER_COUNT + DELIVERY_METRICS_CELLS) * Float64Array.BYTES_PER_ELEMENT),
+    )
     const { maxQueue, maxQueueBytes } = options.config
     this.#budget = QueueBudget.create(maxQueue, maxQueueBytes, true)
     this.#claims = new Claims(Claims.allocate(Math.min(2 * maxQueue + CLAIM_SLACK, MAX_CLAIM_SLOTS)))
@@ -195,6 +198,8 @@ export class DeliveryThread implements Delivery {
       retried: counters[Counter.retried] ?? 0,
       dropped: queueFull + queueBytes + closed,
       dropped_by_reason: { queue_full: queueFull, queue_bytes_full: queueBytes, closed },
+      // Those failed on this side have no attempt behind them: no body, or no thread.
+      ...DeliveryMetrics.read(counters.subarray(COUNTER_COUNT), this.#failedHere),
       ...pauseOf(counters[Counter.pausedUntil] ?? 0),
     }
   }
