@@ -1,7 +1,9 @@
 /**
  * Issue 12, kind 2: bodies carry the identity aedes authenticated and uses, after the app's own hooks had
  * their say (`preConnect` may rewrite the CONNECT, `authenticate` may set `client.id`); only
- * `on_client_connect`, which fires when the CONNECT arrives, keeps what the client sent.
+ * `on_client_connect`, which fires when the CONNECT arrives, keeps what the client sent. Likewise
+ * `on_session_subscribed` carries the filter and QoS the app's `authorizeSubscribe` granted, and only
+ * `on_client_subscribe`, which fires before it decides, keeps what the client asked for.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -144,5 +146,73 @@ test('preConnect names anonymous clients: their connack, publish, delivered and 
     { ...message, action: 'message_publish' },
     { ...message, ...who('anon-1', 'guest'), action: 'message_delivered' },
     { ...message, ...who('anon-1', 'guest'), action: 'message_acked' },
+  ])
+})
+
+const subscribed = (clientid: string, topic: string, qos: number) => ({
+  ...who(clientid, 'u'),
+  topic,
+  opts: { qos },
+  action: 'session_subscribed',
+})
+const asked = (clientid: string, topic: string, qos: number) => ({
+  ...subscribed(clientid, topic, qos),
+  action: 'client_subscribe',
+})
+
+test('authorizeSubscribe rewrites the filter and QoS (a new object, or the one it was asked about, changed): session_subscribed carries what the broker subscribed, client_subscribe what the client sent', async (t) => {
+  const { webhook, receiver } = await orderedWebhook(t, ['on_client_subscribe', 'on_session_subscribed'])
+  const { url } = await startAttachedAedes(t, webhook, {
+    authorizeSubscribe(_client, sub, done) {
+      if (sub.topic === 'x') return done(null, { ...sub, topic: 'tenant/x', qos: 0 })
+      if (sub.topic === 'y') {
+        sub.topic = 'tenant/y'
+        sub.qos = 1
+      }
+      done(null, sub)
+    },
+  })
+  const opened = await openClient(t, url, { clientId: 'sub', username: 'u' })
+  assert.ok(opened)
+  const { client } = opened
+  await client.subscribeAsync('x', { qos: 2 })
+  await client.subscribeAsync('y', { qos: 2 })
+  // The broker holds tenant/x at QoS 0: a QoS 2 message there reaches the client at QoS 0.
+  const received = new Promise<number>((resolve) =>
+    client.once('message', (_topic, _payload, p) => resolve(p.qos)),
+  )
+  await client.publishAsync('tenant/x', 'm', { qos: 2 })
+  assert.equal(await received, 0)
+  await settled(webhook, receiver, 4)
+  assert.deepEqual(bodies(receiver), [
+    asked('sub', 'x', 2),
+    subscribed('sub', 'tenant/x', 0),
+    asked('sub', 'y', 2),
+    subscribed('sub', 'tenant/y', 1),
+  ])
+})
+
+test('authorizeSubscribe refuses one of two filters of a SUBSCRIBE: session_subscribed only for the other, untouched one', async (t) => {
+  const { webhook, receiver } = await orderedWebhook(t, ['on_client_subscribe', 'on_session_subscribed'])
+  const { url } = await startAttachedAedes(t, webhook, {
+    authorizeSubscribe(_client, sub, done) {
+      done(null, sub.topic === 'secret' ? null : sub)
+    },
+  })
+  const opened = await openClient(t, url, { clientId: 'sub', username: 'u' })
+  assert.ok(opened)
+  // mqtt.js rejects a SUBACK that refuses any filter; the SUBACK itself grants `keep` and refuses `secret`.
+  await assert.rejects(
+    opened.client.subscribeAsync({ keep: { qos: 1 }, secret: { qos: 2 } }),
+    (error: unknown) => {
+      assert.deepEqual((error as { packet?: { granted?: number[] } }).packet?.granted, [1, 128])
+      return true
+    },
+  )
+  await settled(webhook, receiver, 3)
+  assert.deepEqual(bodies(receiver), [
+    asked('sub', 'keep', 1),
+    asked('sub', 'secret', 2),
+    subscribed('sub', 'keep', 1),
   ])
 })

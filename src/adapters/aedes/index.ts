@@ -8,7 +8,7 @@
  * | client_connected | `connackSent` (success), right after client_connack; `connected_at` is when the CONNACK went out |
  * | client_disconnected | `clientDisconnect`: `normal` only if a DISCONNECT came (aedes' `_disconnected`) |
  * | client_subscribe | `authorizeSubscribe` (wrapped), per filter, before the decision; not for restored sessions |
- * | session_subscribed | `subscribe`: the granted filters, with the granted QoS |
+ * | session_subscribed | `subscribe`, per filter the app's `authorizeSubscribe` granted: the filter and QoS it answered with (aedes' event keeps the packet's) |
  * | client_unsubscribe | the client's UNSUBSCRIBE, seen on aedes' packet parser (`_parser`) |
  * | session_unsubscribed | `unsubscribe`, for filters the client held; not the teardown of a closing clean session (EMQX) |
  * | session_terminated | a clean session's disconnect (its reason); a takeover, once `registerClient` closed the old connection (`discarded` by a clean one, `takeovered`); an offline session discarded by an accepted clean CONNECT |
@@ -52,6 +52,7 @@ export function attachAedes(broker: Aedes, webhook: Webhook): () => void {
     wanted: wantedBy(webhook),
     active: true,
     records: new Map(),
+    decisions: new WeakMap(),
     takenOverBy: new WeakMap(),
     usernamesByClient: new WeakMap(),
     offlineSessions: new Map(),
@@ -116,9 +117,9 @@ function chainHooks(state: AdapterState): () => void {
         report(state, error)
       }
       original.authorizeSubscribe.call(broker, client, subscription, (error, granted) => {
-        if (record && !error && state.active) {
+        if (!error && state.active) {
           try {
-            handleSubscribeDecision(record, granted)
+            handleSubscribeDecision(state, record, subscription, granted)
           } catch (failure) {
             report(state, failure)
           }

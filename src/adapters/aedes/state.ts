@@ -43,6 +43,12 @@ export interface ClientRecord {
   release: () => void
 }
 
+/** A filter as the broker subscribed it. */
+export interface GrantedSubscription {
+  topic: string
+  qos: QoS
+}
+
 /** Which events the webhook asked for, looked up once so that per-message paths test a boolean. */
 export type Wanted = Readonly<Record<HookEventName, boolean>>
 
@@ -63,6 +69,12 @@ export interface AdapterState {
   /** False once detached: wrappers that could not be unhooked pass straight through. */
   active: boolean
   records: Map<Client, ClientRecord>
+  /**
+   * What the app's `authorizeSubscribe` answered for each filter aedes asked about, by the filter object of
+   * the SUBSCRIBE (the one its `subscribe` event hands back): the filter and QoS it subscribed, `null` if
+   * refused. aedes' event and SUBACK keep the packet's filter and QoS, even when the hook rewrote them.
+   */
+  decisions: WeakMap<object, GrantedSubscription | null>
   /**
    * Connections the broker closed to register a newer one with the same id (aedes' `registerClient`), and
    * that newer one: a takeover is this fact, never a guess from a pending CONNECT.

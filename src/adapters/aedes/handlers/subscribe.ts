@@ -25,28 +25,49 @@ export function handleSubscribe(
   return record
 }
 
-/** The user's `authorizeSubscribe` answered: remember what the subscription really is (restored ones too). */
+/**
+ * The app's `authorizeSubscribe` answered about `asked`: what aedes subscribes is `granted` (a falsy answer
+ * refuses), so it is noted now, copied, since a hook may return the filter it was asked about, changed.
+ * Restored filters too, for the QoS of later deliveries.
+ */
 export function handleSubscribeDecision(
-  record: ClientRecord,
+  state: AdapterState,
+  record: ClientRecord | undefined,
+  asked: Subscription,
   granted: Subscription | null | undefined,
 ): void {
-  if (granted && typeof granted === 'object' && typeof granted.topic === 'string') {
-    record.subscriptions.set(granted.topic, clampQos(granted.qos))
-  }
+  // aedes refuses whatever is not an object (its storeSubscriptions); a grant without a string topic fails its subscribe.
+  const decision =
+    granted && typeof granted === 'object' && typeof granted.topic === 'string'
+      ? { topic: granted.topic, qos: clampQos(granted.qos) }
+      : null
+  if (asked !== null && typeof asked === 'object') state.decisions.set(asked, decision)
+  if (record && decision) record.subscriptions.set(decision.topic, decision.qos)
 }
 
-/** aedes granted a SUBSCRIBE (`subscribe`, with the granted QoS; 128 is a refusal): `session_subscribed` per granted filter. */
+/**
+ * aedes subscribed a SUBSCRIBE's filters (`subscribe`, handing back the packet's filter objects, with the QoS
+ * asked for or 128 for a refusal): `session_subscribed` per filter granted, as the app's hook granted it.
+ */
 export function handleSubscribed(state: AdapterState, subscriptions: Subscription[], client: Client): void {
   if (!state.wanted.on_session_subscribed) return
   const record = recordOf(state, client)
   for (const subscription of subscriptions) {
-    if ((subscription.qos as number) === 128) continue
+    const decision = state.decisions.get(subscription)
+    // No decision noted (the hook answered while this adapter was not yet attached): aedes' own account.
+    const granted =
+      decision === undefined
+        ? (subscription.qos as number) === 128
+          ? null
+          : { topic: subscription.topic, qos: clampQos(subscription.qos) }
+        : decision
+    if (!granted) continue
     emit(state, {
       event: 'on_session_subscribed',
       clientid: client.id,
       username: record.username,
-      topic: subscription.topic,
-      opts: { qos: clampQos(subscription.qos) },
+      topic: granted.topic,
+      opts: { qos: granted.qos },
     })
   }
 }
