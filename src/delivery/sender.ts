@@ -7,8 +7,8 @@ import type { ResolvedConfig } from '../config-types.ts'
 import type { HookEvent } from '../events.ts'
 import { signatureHeaders } from '../security/signing.ts'
 import type { WebhookOptions, WebhookResponse } from '../webhook-types.ts'
-import type { AttemptSender, Body } from './job.ts'
 import { axios } from './http-libraries.ts'
+import type { AttemptSender, Body } from './job.ts'
 import { createTransport, type Transport } from './transport.ts'
 
 export interface Sender {
