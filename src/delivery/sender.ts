@@ -2,11 +2,12 @@
  * The HTTP side: one POST per attempt through axios over the undici transport (`transport.ts`), or
  * through `options.send`. A batch is one POST of a JSON array of the bodies, in order.
  */
-import axios, { type AxiosInstance } from 'axios'
+import type { AxiosInstance } from 'axios'
 import type { ResolvedConfig } from '../config-types.ts'
 import type { HookEvent } from '../events.ts'
 import { signatureHeaders } from '../security/signing.ts'
 import type { WebhookOptions, WebhookResponse } from '../webhook-types.ts'
+import { axios } from './http-libraries.ts'
 import type { AttemptSender, Body } from './job.ts'
 import { createTransport, type Transport } from './transport.ts'
 

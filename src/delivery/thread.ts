@@ -122,7 +122,7 @@ export class DeliveryThread implements Delivery {
         this.#post({ ...batch, seq })
       },
     })
-    // Started now, so that it is ready by the first event (it takes a few hundred ms to load).
+    // Started now, so that it is ready by the first event (it takes ~200 ms to load: `http-libraries.ts`).
     this.#workerStarted()
   }
 

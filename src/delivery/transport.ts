@@ -11,10 +11,10 @@
  * rather than reused, so a huge or never-ending body costs neither memory nor a retry.
  */
 import { rootCertificates } from 'node:tls'
-import { type AxiosAdapter, AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios'
-import { Pool } from 'undici'
+import type { AxiosAdapter, AxiosError, AxiosResponse, InternalAxiosRequestConfig } from 'axios'
 import type { ResolvedConfig } from '../config-types.ts'
 import { createTlsConnector, type TlsConnector } from '../security/tls.ts'
+import { axios, Pool } from './http-libraries.ts'
 
 /** Bytes of a response body read (and thrown away) so that its connection can be reused. */
 export const RESPONSE_BODY_CAP = 4096
@@ -57,7 +57,7 @@ export function createTransport(config: ResolvedConfig): Transport {
       headers.authorization = authorization
     }
     const signal = request.signal as AbortSignal | undefined
-    let response: Awaited<ReturnType<Pool['request']>>
+    let response: Awaited<ReturnType<InstanceType<typeof Pool>['request']>>
     try {
       response = await pool.request({
         path,
@@ -100,7 +100,7 @@ function requestError(
 ): AxiosError {
   const cause = error instanceof Error ? error : new Error(String(error))
   const code = connector.refusal(error) ?? (cause as { code?: string }).code ?? 'ERR_SEND'
-  const wrapped = new AxiosError(cause.message, code, request)
+  const wrapped = new axios.AxiosError(cause.message, code, request)
   wrapped.cause = cause
   return wrapped
 }

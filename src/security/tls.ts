@@ -2,8 +2,9 @@ import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { subscribe } from 'node:diagnostics_channel'
 import { readFileSync } from 'node:fs'
 import { type TLSSocket, connect as tlsConnect } from 'node:tls'
-import { buildConnector } from 'undici'
+import type { buildConnector as BuildConnector } from 'undici'
 import type { ResolvedConfig, TlsConfig } from '../config-types.ts'
+import { buildConnector } from '../delivery/http-libraries.ts'
 import { WebhookConfigError } from '../errors.ts'
 
 export type ResolvedTls = NonNullable<ResolvedConfig['tls']>
@@ -269,7 +270,7 @@ const TLS_ALERT_NUMBERS: Record<string, number> = {
 
 /** The connection side of the transport: undici's connector with our TLS options, and what it saw. */
 export interface TlsConnector {
-  connect: buildConnector.connector
+  connect: BuildConnector.connector
   /**
    * The code of the server's refusal that `error` stands for, if it is one: a TLS alert the connection
    * received before any answer, or {@link CLIENT_CERT_REJECTED} for a connection closed within a second
@@ -336,7 +337,7 @@ export function createTlsConnector(
 function connectWithoutServerName(
   options: Record<string, unknown>,
   timeoutMs: number,
-): buildConnector.connector {
+): BuildConnector.connector {
   return ({ hostname, port }, callback) => {
     const socket = tlsConnect({
       ...options,
