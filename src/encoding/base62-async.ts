@@ -65,6 +65,7 @@ export class Deferred<T> extends Promise<T> {
     }
   }
 
+  // biome-ignore lint/suspicious/noThenProperty: a Promise subclass, on purpose: the first `then` starts the work.
   override then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
