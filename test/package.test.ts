@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -83,6 +83,23 @@ test('the published manifest has no install-time scripts, points at its reposito
   assert.ok(manifest.repository?.url && manifest.homepage && manifest.bugs?.url)
   assert.equal(manifest.dependencies.ws, undefined)
   assert.equal(manifest.peerDependenciesMeta.ws.optional, true)
+})
+
+test('a memory-only install compiles no native module: better-sqlite3 is an optional peer, asked for by name', async () => {
+  const manifest = JSON.parse(readFileSync(join(project, 'node_modules/mqtt-webhook/package.json'), 'utf8'))
+  assert.equal(manifest.optionalDependencies?.['better-sqlite3'], undefined)
+  assert.equal(manifest.peerDependenciesMeta['better-sqlite3'].optional, true)
+  assert.equal(existsSync(join(project, 'node_modules/better-sqlite3')), false)
+  writeFileSync(
+    join(project, 'sqlite.mjs'),
+    `import { createWebhook } from 'mqtt-webhook'
+try {
+  createWebhook({ url: 'http://127.0.0.1:9/hook', events: [{ event: 'on_client_connack' }], queue: { store: 'sqlite', path: 'q.db' } })
+} catch (error) { console.log(error.name, error.key, error.message) }
+`,
+  )
+  const { stdout } = await run(process.execPath, ['sqlite.mjs'], { cwd: project })
+  assert.match(stdout, /^WebhookConfigError queue\.store .*npm install better-sqlite3@12/)
 })
 
 /** The same few lines from ESM and from CommonJS: a webhook attached to an aedes broker, one event posted. */

@@ -1,6 +1,7 @@
 /**
- * better-sqlite3, loaded only when a store asks for it: it is an optional dependency (a native module built
- * at install), so that users of the memory queue never need it.
+ * better-sqlite3, loaded only when a store asks for it. It is an optional peer dependency, not an optional
+ * dependency: npm installs optional dependencies by default, and this one is a native module compiled at
+ * install (a minute of CPU here), which users of the memory queue must never pay for.
  */
 import { createRequire } from 'node:module'
 import { WebhookConfigError } from '../../errors.ts'
