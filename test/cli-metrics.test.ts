@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import mqtt from 'mqtt'
-import { type LogLine, runCli } from './helpers/cli-process.ts'
+import { type LogLine, startCliBroker } from './helpers/cli-process.ts'
 import { parseExposition, sampleValue } from './helpers/prometheus.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
@@ -25,19 +25,14 @@ test('broker --metrics-port: /metrics scraped over HTTP parses strictly; failure
     events: [{ event: 'on_message_publish' }],
     retry: { max_attempts: 1 },
   })
-  const cli = runCli([
-    'broker',
+  const { cli, port } = await startCliBroker(t, [
     '--config',
     config,
-    '--port',
-    '0',
     '--metrics-port',
     '0',
     '--status-interval',
     '300ms',
   ])
-  t.after(() => cli.kill())
-  const [, port] = await cli.waitForLog(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
   const { log } = await cli.waitForLog(/^metrics on /)
   const metricsUrl = log.url as string
 
@@ -101,19 +96,14 @@ test('/healthz is 503 past 90% of max_queue; SIGHUP drains, and the exit code sa
     pool_size: 1,
     max_queue: 10,
   })
-  const cli = runCli([
-    'broker',
+  const { cli, port } = await startCliBroker(t, [
     '--config',
     config,
-    '--port',
-    '0',
     '--metrics-port',
     '0',
     '--drain-timeout',
     '0',
   ])
-  t.after(() => cli.kill())
-  const [, port] = await cli.waitForLog(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
   const { log } = await cli.waitForLog(/^metrics on /)
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'h1' })
   for (let i = 0; i < 25; i++) await client.publishAsync('t/1', `m${i}`, { qos: 1 })
@@ -155,9 +145,7 @@ test('no secret reaches the log: url credentials, header values and the signing 
     events: [{ event: 'on_message_publish' }],
     retry: { max_attempts: 1 },
   })
-  const cli = runCli(['broker', '--config', config, '--port', '0', '--log-level', 'trace'])
-  t.after(() => cli.kill())
-  const [, port] = await cli.waitForLog(/^mqtt-webhook broker listening on mqtt:\/\/127\.0\.0\.1:(\d+)$/)
+  const { cli, port } = await startCliBroker(t, ['--config', config, '--log-level', 'trace'])
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 's1' })
   await client.publishAsync('t/1', 'x', { qos: 1 })
   await client.endAsync()
