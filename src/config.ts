@@ -1,4 +1,5 @@
 import type { EventRule, PayloadEncoding, ResolvedConfig, WebhookConfig } from './config-types.ts'
+import { closestName } from './did-you-mean.ts'
 import { WebhookConfigError } from './errors.ts'
 import { HOOK_EVENT_NAMES, type HookEventName, TOPIC_EVENT_NAMES } from './events.ts'
 import { isQuotable, quoteGiven, redact, sensitiveStringsOf } from './security/redact.ts'
@@ -124,41 +125,6 @@ function resolveChecked(config: WebhookConfig): ResolvedConfig {
   // A disabled webhook never connects, so its certificate files need not exist on this host.
   if (tls !== undefined && enable) resolved.tls = resolveTls(tls, tlsKey)
   return resolved
-}
-
-/**
- * The closest of `candidates` to `name`, when it is close enough to be a plausible misspelling: a few
- * edits away (a third of its length, at least two), or a shortening of it (`cacert` for `cacertfile`).
- */
-export function closestName(name: string, candidates: Iterable<string>): string | undefined {
-  const wanted = name.toLowerCase()
-  const allowed = Math.max(2, Math.floor(wanted.length / 3))
-  let best: string | undefined
-  let bestDistance = Number.POSITIVE_INFINITY
-  for (const candidate of candidates) {
-    const lowered = candidate.toLowerCase()
-    const distance = levenshtein(wanted, lowered)
-    const plausible = distance <= allowed || (wanted.length >= 3 && lowered.startsWith(wanted))
-    if (plausible && distance < bestDistance) {
-      best = candidate
-      bestDistance = distance
-    }
-  }
-  return best
-}
-
-/** Edits (insertions, deletions, substitutions) that turn `a` into `b`; two rows of the classic table. */
-export function levenshtein(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1)
-      current[j] = Math.min(substitution, (previous[j] as number) + 1, (current[j - 1] as number) + 1)
-    }
-    previous = current
-  }
-  return previous[b.length] as number
 }
 
 function resolveUrl(url: unknown, enable: boolean): string {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
   type CommandSpec,
-  closest,
   envName,
   MAX_TIMER_MS,
   parseCommand,
@@ -63,15 +62,6 @@ test('the command line wins over MQTT_WEBHOOK_* variables, which win over defaul
     message: "MQTT_WEBHOOK_RAW must be true or false, got 'perhaps'",
   })
   assert.equal(envName('metrics-port'), 'MQTT_WEBHOOK_METRICS_PORT')
-})
-
-test('did-you-mean: a typo, a swap, a prefix; nothing for a word too far', () => {
-  const flags = ['config', 'drain-timeout', 'metrics-port', 'metrics-host', 'port', 'status-interval']
-  assert.equal(closest('cofnig', flags), 'config')
-  assert.equal(closest('drain-timout', flags), 'drain-timeout')
-  assert.equal(closest('status', flags), 'status-interval')
-  assert.equal(closest('prot', flags), 'port')
-  assert.equal(closest('verbose', flags), undefined)
 })
 
 test('--help anywhere wins; the usage lists every option with its variable rule', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { closestName, levenshtein, resolveConfig } from '../src/config.ts'
+import { resolveConfig } from '../src/config.ts'
 import type { WebhookConfig } from '../src/config-types.ts'
 
 const URL_OK = 'http://127.0.0.1:8080/hook?tenant=7'
@@ -184,26 +184,5 @@ describe('resolveConfig', () => {
     const copy = structuredClone(config)
     resolveConfig(config)
     assert.deepEqual(config, copy)
-  })
-})
-
-describe('suggestions', () => {
-  test('levenshtein counts insertions, deletions and substitutions', () => {
-    assert.equal(levenshtein('', ''), 0)
-    assert.equal(levenshtein('abc', ''), 3)
-    assert.equal(levenshtein('', 'abc'), 3)
-    assert.equal(levenshtein('kitten', 'sitting'), 3)
-    assert.equal(levenshtein('pool_size', 'poolsize'), 1)
-    assert.equal(levenshtein('flaw', 'lawn'), 2)
-  })
-
-  test('closestName picks the nearest plausible candidate, or none', () => {
-    const names = ['pool_size', 'max_queue', 'events', 'cacertfile']
-    assert.equal(closestName('pool-size', names), 'pool_size')
-    assert.equal(closestName('POOL_SIZE', names), 'pool_size')
-    assert.equal(closestName('event', names), 'events')
-    assert.equal(closestName('cacert', names), 'cacertfile')
-    assert.equal(closestName('zzz', names), undefined)
-    assert.equal(closestName('x', []), undefined)
   })
 })

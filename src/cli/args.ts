@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import type { WebhookConfig } from '../config-types.ts'
+import { closestName } from '../did-you-mean.ts'
 import { WebhookConfigError } from '../errors.ts'
 import { ConfigFileError, ConfigSyntaxError, loadConfig } from '../load-config/index.ts'
 
@@ -121,7 +122,7 @@ function describeParseError(spec: CommandSpec, error: Error & { code?: string })
   const quoted = /'([^']+)'/.exec(error.message)?.[1] ?? ''
   const help = `(see mqtt-webhook ${spec.name} --help)`
   if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const suggestion = closest(quoted.replace(/^-+/, '').split('=')[0] ?? '', Object.keys(spec.flags))
+    const suggestion = closestName(quoted.replace(/^-+/, '').split('=')[0] ?? '', Object.keys(spec.flags))
     const hint = suggestion ? `: did you mean --${suggestion}?` : ''
     return `unknown option ${quoted} for ${spec.name}${hint} ${help}`
   }
@@ -131,37 +132,6 @@ function describeParseError(spec: CommandSpec, error: Error & { code?: string })
     return `${option} needs a value ${help}`
   }
   return `${error.message.split('. ')[0]} ${help}`
-}
-
-/** The candidate within two edits of `word` (or starting with it), closest first; `undefined` if none. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = 3
-  for (const candidate of candidates) {
-    const distance = candidate.startsWith(word) && word.length >= 3 ? 1 : editDistance(word, candidate)
-    if (distance < bestDistance) {
-      best = candidate
-      bestDistance = distance
-    }
-  }
-  return best
-}
-
-/** Levenshtein distance, with a swap of two neighbours counted as one edit. */
-function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  )
-  const at = (i: number, j: number) => rows[i]?.[j] ?? Number.POSITIVE_INFINITY
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      let value = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        value = Math.min(value, at(i - 2, j - 2) + 1)
-      ;(rows[i] as number[])[j] = value
-    }
-  return at(a.length, b.length)
 }
 
 /** A TCP port, 0 (any free port) to 65535. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
-import { closest, EXIT, UsageError } from './args.ts'
+import { closestName } from '../did-you-mean.ts'
+import { EXIT, UsageError } from './args.ts'
 import { say, warn } from './log.ts'
 
 const USAGE = `Usage: mqtt-webhook <command> [options]
@@ -32,7 +33,7 @@ async function main(argv: string[]): Promise<void> {
   if (name === '--version' || name === '-v') return say(version())
   const load = COMMANDS[name]
   if (!load) {
-    const suggestion = closest(name, Object.keys(COMMANDS))
+    const suggestion = closestName(name, Object.keys(COMMANDS))
     const hint = suggestion ? `: did you mean ${suggestion}?` : ''
     throw new UsageError(
       `unknown command '${name}'${hint} (commands: ${Object.keys(COMMANDS).join(', ')})`,
