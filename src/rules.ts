@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from './config-types.ts'
 import { type HookEvent, type HookEventName, MESSAGE_EVENT_NAMES, TOPIC_EVENT_NAMES } from './events.ts'
-import { hasWildcard, matchLevels } from './topic.ts'
+import { hasWildcard, isSysTopic, matchLevels } from './topic.ts'
 
 /** How one enabled event decides on a topic, compiled once so that matching does no parsing. */
 interface TopicRule {
@@ -49,9 +49,4 @@ function matchesTopicRule(rule: TopicRule, topic: string): boolean {
     if (matchLevels(filterLevels, topicLevels)) return true
   }
   return false
-}
-
-/** The broker's own topics; EMQX never fires message hooks for them (NanoMQ leaks them, a bug). */
-function isSysTopic(topic: string): boolean {
-  return topic.startsWith('$SYS/') || topic === '$SYS'
 }

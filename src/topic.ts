@@ -63,3 +63,11 @@ function describeType(value: unknown): string {
   if (Array.isArray(value)) return 'an array'
   return typeof value
 }
+
+/**
+ * Whether `topic` is one of the broker's own (`$SYS` and below). Message events never fire for them, as
+ * in EMQX (NanoMQ fires them, a bug: docs/events.md), so adapters do not even build them.
+ */
+export function isSysTopic(topic: string): boolean {
+  return topic === '$SYS' || topic.startsWith('$SYS/')
+}

@@ -191,8 +191,3 @@ export function payloadBytes(payload: unknown): Uint8Array {
   if (typeof payload === 'string') return Buffer.from(payload)
   return new Uint8Array(0)
 }
-
-/** `$SYS/...` messages never fire (EMQX behaviour). */
-export function isSysTopic(topic: string): boolean {
-  return topic.startsWith('$SYS/') || topic === '$SYS'
-}

@@ -83,11 +83,6 @@ export function createConnectionState(
   }
 }
 
-/** Message events on `$SYS/...` never fire (docs/events.md), so they are not even built. */
-export function isSysTopic(topic: string): boolean {
-  return topic === '$SYS' || topic.startsWith('$SYS/')
-}
-
 /**
  * Buffers that raw-stream taps allocated for one packet alone (by their `ArrayBuffer`): nothing else
  * writes to them or is pinned by them, so a payload sliced from one is kept as it is.

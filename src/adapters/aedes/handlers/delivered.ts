@@ -1,13 +1,12 @@
 import type { AedesPublishPacket, Client } from 'aedes'
 import type { QoS } from '../../../events.ts'
-import { topicMatches } from '../../../topic.ts'
+import { isSysTopic, topicMatches } from '../../../topic.ts'
 import { recordOf } from '../record.ts'
 import {
   type AdapterState,
   type ClientRecord,
   emit,
   type InflightMessage,
-  isSysTopic,
   nextPacketIdOf,
   type Publisher,
   payloadBytes,

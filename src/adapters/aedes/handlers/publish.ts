@@ -1,12 +1,6 @@
 import type { AedesPublishPacket, Client } from 'aedes'
-import {
-  type AdapterState,
-  emit,
-  isSysTopic,
-  type Publisher,
-  payloadBytes,
-  usernameOfClient,
-} from '../state.ts'
+import { isSysTopic } from '../../../topic.ts'
+import { type AdapterState, emit, type Publisher, payloadBytes, usernameOfClient } from '../state.ts'
 
 /**
  * aedes takes a message (`broker.publish`, wrapped): from a client (after its `authorizePublish`; QoS 2 once

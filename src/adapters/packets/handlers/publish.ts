@@ -1,5 +1,6 @@
 import type { IPublishPacket } from 'mqtt-packet'
-import { type ConnectionState, isSysTopic, originOf, ownBytes, resolveTopic } from '../state.ts'
+import { isSysTopic } from '../../../topic.ts'
+import { type ConnectionState, originOf, ownBytes, resolveTopic } from '../state.ts'
 
 /** Inbound PUBLISH: the client publishes; fires `on_message_publish`. */
 export function handlePublish(state: ConnectionState, packet: IPublishPacket): void {
