@@ -9,7 +9,8 @@ import { Worker, type WorkerOptions } from 'node:worker_threads'
  * A worker running the module `name` next to `callerUrl` (pass `import.meta.url`), with the caller's own
  * extension: `.ts` when run from source, `.js` in the built package.
  */
-export function startSiblingWorker(callerUrl: string, name: string, options: WorkerOptions = {}): Worker {
+export function startSiblingWorker(callerUrl: string, name: string, given: WorkerOptions = {}): Worker {
+  const options = { execArgv: inheritableExecArgv(process.execArgv), ...given }
   const extension = extname(fileURLToPath(callerUrl))
   const url = new URL(`./${name}${extension}`, callerUrl)
   if (extension !== '.ts') return new Worker(url, options)
@@ -24,4 +25,18 @@ export function startSiblingWorker(callerUrl: string, name: string, options: Wor
   }
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`
   return new Worker(bootstrap, { ...options, eval: true })
+}
+
+/**
+ * The parent's Node options a worker can take. `--input-type` describes the parent's `-e` or stdin script
+ * (`node --input-type=module -e …`); a worker started from a file refuses to start with it.
+ */
+export function inheritableExecArgv(execArgv: readonly string[]): string[] {
+  const kept: string[] = []
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string
+    if (arg === '--input-type') i++
+    else if (!arg.startsWith('--input-type=')) kept.push(arg)
+  }
+  return kept
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import { ROOT } from './helpers/cli-process.ts'
+import { startReceiver } from './helpers/receiver.ts'
 
 const run = promisify(execFile)
 const dir = mkdtempSync(join(tmpdir(), 'mqtt-webhook-package-'))
@@ -138,6 +139,20 @@ test('CommonJS: require(mqtt-webhook) from a .cjs file', async () => {
   )
   const { stdout } = await run(process.execPath, ['cjs.cjs'], { cwd: project })
   assert.equal(stdout, POSTED)
+})
+
+test('`node --input-type=module -e`: the delivery thread starts and posts over HTTP', async (t) => {
+  const receiver = await startReceiver()
+  t.after(() => receiver.close())
+  const script = `import { createWebhook } from 'mqtt-webhook'
+const webhook = createWebhook({ url: ${JSON.stringify(receiver.url)}, events: [{ event: 'on_client_connack' }] })
+webhook.on('error', (error) => console.log('error:', error.message))
+webhook.handle({ event: 'on_client_connack', clientid: 'c1', proto_ver: 4, keepalive: 60, conn_ack: 'success' })
+await webhook.close({ timeout_ms: 10000 })
+console.log(JSON.stringify({ success: webhook.stats().success }))`
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: project })
+  assert.equal(stdout, '{"success":1}\n')
+  assert.equal((receiver.acceptedBodies()[0] as { clientid: string }).clientid, 'c1')
 })
 
 test('TypeScript strict with exactOptionalPropertyTypes: ESM and CommonJS consumers compile', async () => {
