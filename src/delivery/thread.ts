@@ -193,6 +193,7 @@ export class DeliveryThread implements Delivery {
       queued: frozen ? 0 : this.#budget.count,
       queued_bytes: frozen ? 0 : this.#budget.bytes,
       inflight: frozen ? 0 : (counters[Counter.inflight] ?? 0),
+      inflight_bytes: frozen ? 0 : this.#budget.inflightBytes,
       success: counters[Counter.success] ?? 0,
       failed: (counters[Counter.failed] ?? 0) + this.#failedHere,
       retried: counters[Counter.retried] ?? 0,
