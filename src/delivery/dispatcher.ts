@@ -29,7 +29,7 @@ import {
 import { type AttemptOutcome, backoffDelay, CLOSED, classifyError, classifyResponse } from './retry.ts'
 import { Ring } from './ring.ts'
 import { FifoScheduler, PerKeyScheduler, type Schedulable, type Scheduler } from './scheduler.ts'
-import { type LongTimer, setLongTimeout } from './timers.ts'
+import { Deadline } from './timers.ts'
 
 type SendableEntry = Parameters<AttemptSender>[0]
 
@@ -91,6 +91,7 @@ export class Dispatcher implements Delivery {
   #purged = 0
   #idleWaiters: Array<() => void> = []
   #closing: Promise<void> | undefined
+  #closeDeadline: Deadline | undefined
   /** Past the close deadline: nothing starts any more, whatever is left is dropped. */
   #aborted = false
   /** Closing: batches go without waiting to fill up. */
@@ -174,23 +175,24 @@ export class Dispatcher implements Delivery {
 
   /**
    * Stops accepting, lets the work drain until `timeoutMs`, then aborts what is in flight and drops
-   * everything left as `closed`. Idempotent: later calls get the first call's promise.
+   * everything left as `closed`. Idempotent: later calls get the first call's promise, and a shorter
+   * timeout than the first call's cuts it short (the earliest deadline holds).
    */
   close(timeoutMs: number): Promise<void> {
-    this.#closing ??= this.#drainThenAbort(timeoutMs)
-    return this.#closing
+    if (this.#closeDeadline === undefined) {
+      const deadline = new Deadline(timeoutMs, false)
+      this.#closeDeadline = deadline
+      this.#closing = this.#drainThenAbort(deadline)
+    } else if (!this.#aborted) this.#closeDeadline.shorten(timeoutMs)
+    return this.#closing as Promise<void>
   }
 
-  async #drainThenAbort(timeoutMs: number): Promise<void> {
+  async #drainThenAbort(deadline: Deadline): Promise<void> {
     // Nothing more will come to fill a batch: waiting ones go now.
     this.#closingDrain = true
     this.#pump()
-    let timer: LongTimer | undefined
-    const deadline = new Promise<void>((resolve) => {
-      timer = setLongTimeout(resolve, timeoutMs)
-    })
-    await Promise.race([this.flush(), deadline])
-    timer?.clear()
+    await Promise.race([this.flush(), deadline.reached()])
+    deadline.cancel()
     this.#abortAll()
     await this.flush()
   }
