@@ -54,16 +54,13 @@ export class QueueBudget {
     return Atomics.load(this.#cells, COUNT)
   }
 
-  /** Their bytes (bodies, or message records). */
-  get bytes(): number {
-    return Atomics.load(this.#cells, WAITING_BYTES)
-  }
-
-  /** Bytes of the events in flight now. */
-  get inflightBytes(): number {
-    // Two loads, not one snapshot: an attempt may start or end between them.
+  /**
+   * Bytes waiting (bodies, or message records) and in flight, as one reading: their sum is the budget's
+   * total at one instant, whatever starts or ends meanwhile on the other thread.
+   */
+  get usage(): { queued: number; inflight: number } {
     const waiting = Atomics.load(this.#cells, WAITING_BYTES)
-    return Math.max(0, Atomics.load(this.#cells, BYTES) - waiting)
+    return { queued: waiting, inflight: Math.max(0, Atomics.load(this.#cells, BYTES) - waiting) }
   }
 
   /** Whether one event of `bytes` could ever fit, even in an empty queue. */

@@ -151,11 +151,12 @@ export class Dispatcher implements Delivery {
   stats(): DispatcherStats {
     const dropped = this.#dropped
     const pausedUntil = this.#gate.pausedUntil()
+    const bytes = this.#options.budget.usage
     return {
       queued: this.#options.budget.count,
-      queued_bytes: this.#options.budget.bytes,
+      queued_bytes: bytes.queued,
       inflight: this.#inflightEvents,
-      inflight_bytes: this.#options.budget.inflightBytes,
+      inflight_bytes: bytes.inflight,
       paused: pausedUntil !== undefined,
       paused_until: pausedUntil ?? null,
       success: this.#success,

@@ -192,11 +192,12 @@ export class DeliveryThread implements Delivery {
     const queueFull = (counters[Counter.droppedQueueFull] ?? 0) + here.queue_full
     const queueBytes = (counters[Counter.droppedQueueBytes] ?? 0) + here.queue_bytes_full
     const closed = (counters[Counter.droppedClosed] ?? 0) + here.closed
+    const bytes = this.#budget.usage
     return {
       queued: frozen ? 0 : this.#budget.count,
-      queued_bytes: frozen ? 0 : this.#budget.bytes,
+      queued_bytes: frozen ? 0 : bytes.queued,
       inflight: frozen ? 0 : (counters[Counter.inflight] ?? 0),
-      inflight_bytes: frozen ? 0 : this.#budget.inflightBytes,
+      inflight_bytes: frozen ? 0 : bytes.inflight,
       success: counters[Counter.success] ?? 0,
       failed: (counters[Counter.failed] ?? 0) + this.#failedHere,
       retried: counters[Counter.retried] ?? 0,
