@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
-import type { DropReason, WebhookResponse } from '../webhook-types.ts'
+import type { DropReason } from '../webhook-types.ts'
 import { Claims, QueueBudget } from './budget.ts'
 import { DELIVERY_METRICS_CELLS, DeliveryMetrics } from './delivery-metrics.ts'
 import { Dispatcher } from './dispatcher.ts'
