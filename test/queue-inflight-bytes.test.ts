@@ -160,3 +160,38 @@ test('1 MiB payloads to a black-holed endpoint: RSS stays within a multiple of m
   // Measured: 77 MB (before, with bodies in flight outside the budget: 152 MB).
   assert.ok(grown < 16 * (budget / MiB), `RSS grew by ${grown.toFixed(0)} MB`)
 })
+
+test('an attempt waiting for room goes once one in flight ends, its body exact; at most what fits is in flight', async (t) => {
+  let most = 0
+  let now = 0
+  const receiver = await startReceiver({
+    reply: () => {
+      now++
+      most = Math.max(most, now)
+      setTimeout(() => now--, 100)
+      return { status: 200, delayMs: 100 }
+    },
+  })
+  t.after(() => receiver.close())
+  const budget = 64 * KiB
+  const webhook = webhookFor(t, { url: receiver.url, pool_size: 8, max_queue_bytes: budget })
+  const reports = collectReports(webhook)
+  for (let n = 0; n < 12; n++) {
+    webhook.handle(bigPublish(n, 10 * KiB))
+    assertWithin(webhook, budget, 11 * KiB)
+    await sleep(10)
+  }
+  await webhook.flush()
+  const stats = webhook.stats()
+  assert.equal(stats.success + stats.dropped, 12)
+  assert.ok(stats.success >= 2, JSON.stringify(stats))
+  // Every body as the event's, whether it waited for room or not.
+  const delivered = new Set(reports.delivered.map((r) => payloadText(r.event)))
+  assert.deepEqual(
+    receiver.accepted.map((r) => (JSON.parse(r.body) as { payload: string }).payload).sort(),
+    [...delivered].sort(),
+  )
+  // About 20 KiB an attempt (record and body) in 64 KiB: never the pool's 8 at once.
+  assert.ok(most <= 3, `${most} requests at once`)
+  assert.deepEqual([stats.queued_bytes, stats.inflight_bytes], [0, 0])
+})

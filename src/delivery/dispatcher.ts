@@ -78,7 +78,7 @@ export class Dispatcher implements Delivery {
   /** Workers waiting for a job; `#pump` resumes one with it, close resumes them all with nothing. */
   #idleWorkers: Array<(entry: Entry | undefined) => void> = []
   readonly #deadlines: Deadlines
-  /** Prepared to start, waiting for the attempts in flight to leave room for its body. */
+  /** Prepared to start, waiting for the attempts in flight to leave room for its body (`sendBytes`). */
   #blocked: Entry | undefined
   /** Jobs accepted and not yet reported. */
   #pending = 0
@@ -287,9 +287,12 @@ export class Dispatcher implements Delivery {
         if (!this.#dropUnencodable(entry)) continue
       }
       if (!this.#roomToStart(entry)) {
+        // Written again when room comes: held while it waits, its body would be outside the budget.
+        entry.sendable = undefined
         this.#blocked = entry
         return undefined
       }
+      if (entry.sendable === undefined && !this.#rewrite(entry)) continue
       // In flight from now: counted so, and aborted by close() even before its request is sent.
       entry.state = 'inflight'
       this.#options.budget.started(entry.batch?.length ?? 1, roomOf(entry))
@@ -327,6 +330,22 @@ export class Dispatcher implements Delivery {
       const batch = entry.batch.map((member) => ({ id: member.id, body: written(member) }))
       entry.sendable = { id: entry.id, body: '', batch }
     }
+  }
+
+  /**
+   * Writes again the body of a job that waited for room (the same bytes: it took their room); false when
+   * nothing of it is left to send.
+   */
+  #rewrite(entry: Entry): boolean {
+    const budget = this.#options.budget
+    const taken = entry.sendBytes
+    this.#prepare(entry)
+    budget.ended(taken)
+    budget.takeInflight(entry.sendBytes, true)
+    if (this.#dropUnencodable(entry)) return true
+    budget.ended(entry.sendBytes)
+    entry.sendBytes = 0
+    return false
   }
 
   /**
