@@ -12,7 +12,8 @@
  * the broker's thread still knows, synchronously, how much is held. Bodies in flight cannot be dropped:
  * room is made only by dropping waiting events, and when only events in flight hold it, the new one is
  * dropped itself. A message event waits as its record (`message-record.ts`) and its body is written when
- * its attempt starts: the attempt then takes the body's bytes too (`takeInflight`), or waits for room.
+ * its attempt starts: the attempt then takes the body's bytes too (`takeInflight`), making room by dropping
+ * waiting events while those in flight stay within `max_queue_bytes`, or waits for room.
  *
  * Counts are 32-bit (Atomics want an integer array): both limits are at most 2^31 - 1.
  */
@@ -125,6 +126,11 @@ export class QueueBudget {
       if (used + bytes > this.#maxBytes) return false
       if (Atomics.compareExchange(cells, BYTES, used, used + bytes) === used) return true
     }
+  }
+
+  /** Whether `bytes` more in flight would leave the bytes in flight alone within `max_queue_bytes`. */
+  inflightFits(bytes: number): boolean {
+    return this.usage.inflight + bytes <= this.#maxBytes
   }
 
   /** An attempt that held `bytes` ended (a retry reserves again). */

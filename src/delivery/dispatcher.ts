@@ -349,21 +349,22 @@ export class Dispatcher implements Delivery {
   }
 
   /**
-   * Takes the room an attempt's written body needs beside the rest. Past `max_queue_bytes` it waits for
-   * the attempts in flight to end; with none in flight, the oldest waiting jobs make room, and when none
-   * is left, it goes past the budget alone.
+   * Takes the room an attempt's written body needs beside the rest. Attempts go before waiting jobs: past
+   * `max_queue_bytes`, the oldest jobs waiting here make room, as long as the bytes in flight, this
+   * attempt's with them, stay within the budget; else it waits for the attempts in flight to end. With
+   * none in flight it goes anyway, past the budget alone if nothing is left to drop here.
    */
   #roomToStart(entry: Entry): boolean {
     const bytes = entry.sendBytes
     const budget = this.#options.budget
     if (bytes === 0 || budget.takeInflight(bytes, false)) return true
-    if (this.#inflight.size > 0) return false
-    for (;;) {
-      const oldest = this.#takeOldestWaiting()
-      if (oldest === undefined) return budget.takeInflight(bytes, true)
-      this.#dropWaiting(oldest, 'queue_bytes_full')
-      if (budget.takeInflight(bytes, false)) return true
-    }
+    const alone = this.#inflight.size === 0
+    if (alone || budget.inflightFits(roomOf(entry) + bytes))
+      for (let oldest = this.#takeOldestWaiting(); oldest; oldest = this.#takeOldestWaiting()) {
+        this.#dropWaiting(oldest, 'queue_bytes_full')
+        if (budget.takeInflight(bytes, false)) return true
+      }
+    return alone && budget.takeInflight(bytes, true)
   }
 
   /** Fails the events whose body could not be encoded; whether anything of `entry` is left to send. */
