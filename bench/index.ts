@@ -41,7 +41,11 @@ const parts: Array<[name: string, load: () => Promise<{ run: () => Promise<Bench
   ],
   ['aedes', () => import('./aedes.ts'), ['aedes_ratio']],
   ['proxy', () => import('./proxy.ts'), ['proxy_ratio']],
-  ['memory', () => import('./memory.ts'), ['rss_mb_endpoint_down_64k', 'rss_mb_burst']],
+  [
+    'memory',
+    () => import('./memory.ts'),
+    ['rss_mb_endpoint_down_64k', 'rss_mb_burst', 'rss_mb_endpoint_down_1m'],
+  ],
   [
     'durable',
     () => import('./durable.ts'),

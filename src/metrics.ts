@@ -151,6 +151,12 @@ export const WEBHOOK_METRICS: readonly WebhookMetricSpec[] = [
     read: (stats) => one(stats.inflight),
   },
   {
+    name: 'inflight_bytes',
+    type: 'gauge',
+    help: 'Bytes of the events in flight now (with queued_bytes, bounded by max_queue_bytes).',
+    read: (stats) => numberField(stats, 'inflight_bytes'),
+  },
+  {
     name: 'errors_total',
     type: 'counter',
     help: 'Problems not about one delivery: bad input to handle(), adapter errors.',

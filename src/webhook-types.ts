@@ -145,6 +145,11 @@ export interface WebhookStats {
   queued_bytes: number
   /** Requests in flight now. */
   inflight: number
+  /**
+   * Bytes of the events in flight now; with `queued_bytes`, never above `max_queue_bytes`. Always given by
+   * `webhook.stats()`.
+   */
+  inflight_bytes?: number
   /** Events delivered with a 2xx. */
   success: number
   /** Events given up on after their last attempt. */

@@ -189,6 +189,7 @@ class HttpWebhook extends EventEmitter implements Webhook {
       queued: delivery?.queued ?? 0,
       queued_bytes: delivery?.queued_bytes ?? 0,
       inflight: delivery?.inflight ?? 0,
+      inflight_bytes: delivery?.inflight_bytes ?? 0,
       success: delivery?.success ?? 0,
       failed: delivery?.failed ?? 0,
       retried: delivery?.retried ?? 0,

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import { setLongTimeout } from '../src/delivery/timers.ts'
 import { WebhookConfigError } from '../src/errors.ts'
-import { collectReports, connack, publish, waitFor, webhookFor } from './helpers/delivery.ts'
+import { closedPort, collectReports, connack, publish, waitFor, webhookFor } from './helpers/delivery.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
 test('close({ timeout_ms }) returns in time while CPU-bound threads starve the delivery thread, and counts everything', async (t) => {
@@ -109,4 +109,62 @@ test('setLongTimeout waits past 2^31 - 1 ms in steps, and never for Infinity', a
   long.clear()
   never.clear()
   soon.clear()
+})
+
+for (const where of ['the delivery thread', "the caller's thread (options.send)"] as const) {
+  test(`a second close() with a shorter timeout cuts a pending first one short, on ${where}`, async (t) => {
+    const server = createServer(() => {})
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    t.after(() => {
+      server.closeAllConnections()
+      server.close()
+    })
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`
+    const webhook = webhookFor(
+      t,
+      { url, pool_size: 2 },
+      // A send that never settles, as a black-holed endpoint never answers.
+      where === 'the delivery thread' ? {} : { send: () => new Promise(() => {}) },
+    )
+    const reports = collectReports(webhook)
+    for (let n = 0; n < 10; n++) webhook.handle(publish(n))
+    await waitFor(() => webhook.stats().inflight === 2, 'the pool in flight')
+
+    const started = Date.now()
+    let firstAt = 0
+    const first = webhook.close({ timeout_ms: 30_000 }).then(() => {
+      firstAt = Date.now() - started
+    })
+    await sleep(50)
+    await webhook.close({ timeout_ms: 100 })
+    const secondAt = Date.now() - started
+    await first
+
+    // Before: both waited for the first call's 30 s. Generous bounds, for a shared machine.
+    assert.ok(secondAt < 10_000, `the second close() took ${secondAt} ms`)
+    assert.ok(firstAt < 10_000, `the first close() took ${firstAt} ms`)
+    const stats = webhook.stats()
+    assert.deepEqual(
+      [stats.queued, stats.inflight, stats.dropped_by_reason.closed, reports.dropped.length],
+      [0, 0, 10, 10],
+    )
+  })
+}
+
+test('a second close() with a longer timeout does not stretch the first one', async (t) => {
+  const port = await closedPort()
+  const webhook = webhookFor(
+    t,
+    { url: `http://127.0.0.1:${port}/hook` },
+    { send: () => new Promise(() => {}) },
+  )
+  for (let n = 0; n < 3; n++) webhook.handle(publish(n))
+  const started = Date.now()
+  const first = webhook.close({ timeout_ms: 100 })
+  const second = webhook.close({ timeout_ms: 30_000 })
+  await Promise.all([first, second])
+  const took = Date.now() - started
+  assert.ok(took < 10_000, `close took ${took} ms`)
+  assert.deepEqual([webhook.stats().dropped_by_reason.closed, webhook.stats().inflight], [3, 0])
 })

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { inspect } from 'node:util'
 import axios from 'axios'
-import { describeError, redact, redactUrl } from '../src/security/redact.ts'
+import { describeError, redact, redactUrl, sensitiveStringsOf } from '../src/security/redact.ts'
+import { createWebhook } from '../src/webhook.ts'
+import type { FailedReport } from '../src/webhook-types.ts'
+import { recordingLogger } from './helpers/logger.ts'
+import { startReceiver } from './helpers/receiver.ts'
 
 describe('redactUrl', () => {
   const cases: Array<[string, string]> = [
@@ -104,5 +109,84 @@ describe('describeError', () => {
     const text = JSON.stringify(description)
     assert.ok(!text.includes('user:secret'), text)
     assert.ok(!text.includes('top-secret-token'), text)
+  })
+})
+
+describe('tokens in the url path', () => {
+  const TOKEN = 'aB3dE5gH7jK9mN1pQ3sT5vW7'
+  const cases: Array<[string, string]> = [
+    [
+      `https://hooks.slack.com/services/T024BE7LD/B01ABCDEF12/${TOKEN}`,
+      'https://hooks.slack.com/services/T024BE7LD/B01ABCDEF12/***',
+    ],
+    [
+      'https://discord.com/api/webhooks/123456789012345678/AbCdEf_gh-IjKlMnOpQrStUvWxYz0123456789abcdEFGH',
+      'https://discord.com/api/webhooks/123456789012345678/***',
+    ],
+    [
+      'https://api.telegram.org/bot123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11/sendMessage',
+      'https://api.telegram.org/***/sendMessage',
+    ],
+    [
+      'https://hooks.example/catch/3f2a9c1e-7b4d-4e8a-9c1f-0a1b2c3d4e5f/?v=1',
+      'https://hooks.example/catch/***/?v=***',
+    ],
+    ['https://hooks.example/in/abcdefghijklmnopqrstuvwxyz', 'https://hooks.example/in/***'],
+    // Names, however long, and numbers stay: a reader tells urls apart by them.
+    [
+      'https://example.com/api/v1/organizations/acme-industries/incoming-webhooks',
+      'https://example.com/api/v1/organizations/acme-industries/incoming-webhooks',
+    ],
+    ['https://example.com/mqtt/webhookReceiverEndpoint', 'https://example.com/mqtt/webhookReceiverEndpoint'],
+    ['http://127.0.0.1:8080/hook/1234567890123456789', 'http://127.0.0.1:8080/hook/1234567890123456789'],
+  ]
+  for (const [input, expected] of cases) {
+    test(`${input} -> ${expected}`, () => assert.equal(redactUrl(input), expected))
+  }
+
+  test('inside a message, with credentials and query values', () => {
+    assert.equal(
+      redact(`POST https://u:p@h/services/T1/B1/${TOKEN}?x=1 failed; see https://docs.example/limits`),
+      'POST https://***@h/services/T1/B1/***?x=*** failed; see https://docs.example/limits',
+    )
+  })
+
+  test("are among the config's secrets, so that a message quoting one alone hides it", () => {
+    const url = `https://hooks.slack.com/services/T024BE7LD/B01ABCDEF12/${TOKEN}`
+    assert.deepEqual(sensitiveStringsOf({ url }), [TOKEN])
+    assert.equal(redact(`token ${TOKEN} revoked`, sensitiveStringsOf({ url })), 'token *** revoked')
+  })
+
+  test('never in failed reports, logs or stats; the request goes to the real path', async (t) => {
+    const receiver = await startReceiver({ reply: () => 403 })
+    t.after(() => receiver.close())
+    const path = `/services/T024BE7LD/B01ABCDEF12/${TOKEN}`
+    const { lines, ...logger } = recordingLogger()
+    const hook = createWebhook(
+      { url: `http://127.0.0.1:${receiver.port}${path}`, events: [{ event: 'on_client_connack' }] },
+      { logger },
+    )
+    t.after(() => hook.close({ timeout_ms: 1000 }))
+    const failed = new Promise<FailedReport>((resolve) => hook.once('failed', resolve))
+    hook.handle({
+      event: 'on_client_connack',
+      clientid: 'c1',
+      proto_ver: 4,
+      keepalive: 60,
+      conn_ack: 'success',
+    })
+    const report = await failed
+    assert.equal(
+      report.message.startsWith(
+        `POST http://127.0.0.1:${receiver.port}/services/T024BE7LD/B01ABCDEF12/*** failed after 1 attempt: `,
+      ),
+      true,
+      report.message,
+    )
+    const shown = [JSON.stringify(report), inspect(lines, { depth: 10 }), JSON.stringify(hook.stats())].join(
+      '\n',
+    )
+    assert.equal(shown.includes(TOKEN), false, shown)
+    assert.equal(receiver.requests[0]?.path, path)
   })
 })

@@ -201,6 +201,7 @@ test('enable: false sends nothing, counts nothing and wants nothing', async () =
     queued: 0,
     queued_bytes: 0,
     inflight: 0,
+    inflight_bytes: 0,
     success: 0,
     failed: 0,
     retried: 0,

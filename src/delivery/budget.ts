@@ -1,20 +1,31 @@
 /**
  * The queue's one memory budget, shared by the broker's thread and the delivery thread.
  *
- * Every waiting event (on the broker's side, on its way, or in the delivery thread's queue, a retry's wait
- * included) holds a reservation of one event and its bytes, taken with a compare-and-swap on shared
- * counters. Whichever thread makes an event wait takes its reservation first, and gives it back when the
- * event stops waiting (its attempt starts, it is dropped). So `max_queue` and `max_queue_bytes` hold at
- * every instant on both threads, without either waiting for the other: the delivery thread may be starved
- * (it runs at a low priority) and the broker's thread still knows, synchronously, how much is waiting.
+ * Every event held for delivery (on the broker's side, on its way, in the delivery thread's queue, waiting
+ * for a retry, or in flight) holds its bytes in the budget, taken with a compare-and-swap on shared
+ * counters; an event also holds one of `max_queue`'s places while it waits (not in flight: `pool_size`
+ * bounds those). Whichever thread makes an event wait takes its reservation first. When its attempt
+ * starts the event gives back its place and keeps its bytes; when the attempt ends it gives them back (a
+ * retry then reserves again, as a new event would). So `max_queue` bounds the events waiting and
+ * `max_queue_bytes` the bytes waiting and in flight together, at every instant on both threads, without
+ * either thread waiting for the other: the delivery thread may be starved (it runs at a low priority) and
+ * the broker's thread still knows, synchronously, how much is held. Bodies in flight cannot be dropped:
+ * room is made only by dropping waiting events, and when only events in flight hold it, the new one is
+ * dropped itself. A message event waits as its record (`message-record.ts`) and its body is written when
+ * its attempt starts: the attempt then takes the body's bytes too (`takeInflight`), making room by dropping
+ * waiting events while those in flight stay within `max_queue_bytes`, or waits for room.
  *
  * Counts are 32-bit (Atomics want an integer array): both limits are at most 2^31 - 1.
  */
 import type { DropReason } from '../webhook-types.ts'
 
+/** Events waiting. */
 const COUNT = 0
+/** Bytes held: waiting and in flight (what `max_queue_bytes` bounds). */
 const BYTES = 1
-export const BUDGET_CELLS = 2
+/** Of those, the bytes waiting; never more than `BYTES` (added after it, taken before it). */
+const WAITING_BYTES = 2
+export const BUDGET_CELLS = 3
 
 export class QueueBudget {
   readonly #cells: Int32Array
@@ -44,9 +55,13 @@ export class QueueBudget {
     return Atomics.load(this.#cells, COUNT)
   }
 
-  /** Their bytes (bodies, or message records). */
-  get bytes(): number {
-    return Atomics.load(this.#cells, BYTES)
+  /**
+   * Bytes waiting (bodies, or message records) and in flight, as one reading: their sum is the budget's
+   * total at one instant, whatever starts or ends meanwhile on the other thread.
+   */
+  get usage(): { queued: number; inflight: number } {
+    const waiting = Atomics.load(this.#cells, WAITING_BYTES)
+    return { queued: waiting, inflight: Math.max(0, Atomics.load(this.#cells, BYTES) - waiting) }
   }
 
   /** Whether one event of `bytes` could ever fit, even in an empty queue. */
@@ -72,25 +87,61 @@ export class QueueBudget {
         Atomics.sub(cells, COUNT, count)
         return 'queue_bytes_full'
       }
-      if (Atomics.compareExchange(cells, BYTES, used, used + bytes) === used) return undefined
+      if (Atomics.compareExchange(cells, BYTES, used, used + bytes) === used) break
+    }
+    Atomics.add(cells, WAITING_BYTES, bytes)
+    return undefined
+  }
+
+  /** Gives back the reservation of one waiting event of `bytes` (it is dropped). */
+  release(bytes: number): void {
+    this.releaseMany(1, bytes)
+  }
+
+  /** Gives back the reservations of `count` waiting events of `bytes` in all. */
+  releaseMany(count: number, bytes: number): void {
+    Atomics.sub(this.#cells, COUNT, count)
+    Atomics.sub(this.#cells, WAITING_BYTES, bytes)
+    Atomics.sub(this.#cells, BYTES, bytes)
+  }
+
+  /** `count` waiting events of `bytes` in all go in flight: they give back their places, keep their bytes. */
+  started(count: number, bytes: number): void {
+    Atomics.sub(this.#cells, COUNT, count)
+    Atomics.sub(this.#cells, WAITING_BYTES, bytes)
+  }
+
+  /**
+   * Takes `bytes` more for an attempt about to start (its body, written from a waiting record), within
+   * `max_queue_bytes`; with `force`, past it too (the one attempt that always may go). Whether it took them.
+   */
+  takeInflight(bytes: number, force: boolean): boolean {
+    if (force) {
+      Atomics.add(this.#cells, BYTES, bytes)
+      return true
+    }
+    const cells = this.#cells
+    for (;;) {
+      const used = Atomics.load(cells, BYTES)
+      if (used + bytes > this.#maxBytes) return false
+      if (Atomics.compareExchange(cells, BYTES, used, used + bytes) === used) return true
     }
   }
 
-  /** Gives back the reservation of one event of `bytes`. */
-  release(bytes: number): void {
-    Atomics.sub(this.#cells, COUNT, 1)
+  /** Whether `bytes` more in flight would leave the bytes in flight alone within `max_queue_bytes`. */
+  inflightFits(bytes: number): boolean {
+    return this.usage.inflight + bytes <= this.#maxBytes
+  }
+
+  /** An attempt that held `bytes` ended (a retry reserves again). */
+  ended(bytes: number): void {
     Atomics.sub(this.#cells, BYTES, bytes)
   }
 
-  /** Gives back the reservations of `count` events of `bytes` in all. */
-  releaseMany(count: number, bytes: number): void {
-    Atomics.sub(this.#cells, COUNT, count)
-    Atomics.sub(this.#cells, BYTES, bytes)
-  }
-
-  /** Starts over from what is known to wait (the delivery thread died with its reservations). */
+  /** Starts over from what is known to wait, nothing in flight (the delivery thread died with its reservations). */
   reset(count: number, bytes: number): void {
     Atomics.store(this.#cells, COUNT, count)
+    Atomics.store(this.#cells, WAITING_BYTES, bytes)
     Atomics.store(this.#cells, BYTES, bytes)
   }
 }

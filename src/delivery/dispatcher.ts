@@ -18,6 +18,7 @@ import { DeliveryMetrics } from './delivery-metrics.ts'
 import { EndpointGate } from './endpoint.ts'
 import {
   type AttemptSender,
+  type Body,
   bodyBytes,
   type Delivery,
   type DeliveryJob,
@@ -28,7 +29,7 @@ import {
 import { type AttemptOutcome, backoffDelay, CLOSED, classifyError, classifyResponse } from './retry.ts'
 import { Ring } from './ring.ts'
 import { FifoScheduler, PerKeyScheduler, type Schedulable, type Scheduler } from './scheduler.ts'
-import { type LongTimer, setLongTimeout } from './timers.ts'
+import { Deadline } from './timers.ts'
 
 type SendableEntry = Parameters<AttemptSender>[0]
 
@@ -50,8 +51,11 @@ interface Entry extends DeliveryJob, Schedulable {
   batch: Entry[] | undefined
   /** On a member of a batch: its lead, which carries the attempt's state. */
   lead: Entry | undefined
-  /** Its bytes in the budget, reserved while it waits (not while in flight). */
+  /** Its bytes in the budget, held while it waits and while it is in flight. */
   size: number
+  /** From when its attempt is prepared until it ends: what it sends, and the bytes that adds to `size`. */
+  sendable: SendableEntry | undefined
+  sendBytes: number
 }
 
 export class Dispatcher implements Delivery {
@@ -74,6 +78,8 @@ export class Dispatcher implements Delivery {
   /** Workers waiting for a job; `#pump` resumes one with it, close resumes them all with nothing. */
   #idleWorkers: Array<(entry: Entry | undefined) => void> = []
   readonly #deadlines: Deadlines
+  /** Prepared to start, waiting for the attempts in flight to leave room for its body (`sendBytes`). */
+  #blocked: Entry | undefined
   /** Jobs accepted and not yet reported. */
   #pending = 0
   #success = 0
@@ -85,6 +91,7 @@ export class Dispatcher implements Delivery {
   #purged = 0
   #idleWaiters: Array<() => void> = []
   #closing: Promise<void> | undefined
+  #closeDeadline: Deadline | undefined
   /** Past the close deadline: nothing starts any more, whatever is left is dropped. */
   #aborted = false
   /** Closing: batches go without waiting to fill up. */
@@ -118,6 +125,8 @@ export class Dispatcher implements Delivery {
       lead: undefined,
       seq: job.seq,
       size: job.body instanceof Promise ? (job.bytesHint ?? 0) : bodyBytes(job.body),
+      sendable: undefined,
+      sendBytes: 0,
     }
     this.#pending++
     if (entry.seq !== undefined) {
@@ -142,10 +151,12 @@ export class Dispatcher implements Delivery {
   stats(): DispatcherStats {
     const dropped = this.#dropped
     const pausedUntil = this.#gate.pausedUntil()
+    const bytes = this.#options.budget.usage
     return {
       queued: this.#options.budget.count,
-      queued_bytes: this.#options.budget.bytes,
+      queued_bytes: bytes.queued,
       inflight: this.#inflightEvents,
+      inflight_bytes: bytes.inflight,
       paused: pausedUntil !== undefined,
       paused_until: pausedUntil ?? null,
       success: this.#success,
@@ -165,29 +176,33 @@ export class Dispatcher implements Delivery {
 
   /**
    * Stops accepting, lets the work drain until `timeoutMs`, then aborts what is in flight and drops
-   * everything left as `closed`. Idempotent: later calls get the first call's promise.
+   * everything left as `closed`. Idempotent: later calls get the first call's promise, and a shorter
+   * timeout than the first call's cuts it short (the earliest deadline holds).
    */
   close(timeoutMs: number): Promise<void> {
-    this.#closing ??= this.#drainThenAbort(timeoutMs)
-    return this.#closing
+    if (this.#closeDeadline === undefined) {
+      const deadline = new Deadline(timeoutMs, false)
+      this.#closeDeadline = deadline
+      this.#closing = this.#drainThenAbort(deadline)
+    } else if (!this.#aborted) this.#closeDeadline.shorten(timeoutMs)
+    return this.#closing as Promise<void>
   }
 
-  async #drainThenAbort(timeoutMs: number): Promise<void> {
+  async #drainThenAbort(deadline: Deadline): Promise<void> {
     // Nothing more will come to fill a batch: waiting ones go now.
     this.#closingDrain = true
     this.#pump()
-    let timer: LongTimer | undefined
-    const deadline = new Promise<void>((resolve) => {
-      timer = setLongTimeout(resolve, timeoutMs)
-    })
-    await Promise.race([this.flush(), deadline])
-    timer?.clear()
+    await Promise.race([this.flush(), deadline.reached()])
+    deadline.cancel()
     this.#abortAll()
     await this.flush()
   }
 
   #abortAll(): void {
     this.#aborted = true
+    const blocked = this.#blocked
+    this.#blocked = undefined
+    if (blocked !== undefined) this.#dropWaiting(blocked, 'closed')
     for (let entry = this.#takeOldestWaiting(); entry; entry = this.#takeOldestWaiting())
       this.#dropWaiting(entry, 'closed')
     for (let entry = this.#ready.shift(); entry; entry = this.#ready.shift())
@@ -200,7 +215,10 @@ export class Dispatcher implements Delivery {
     this.#gate.close()
     // Reported now rather than when their attempt settles: a custom `send` may ignore the signal.
     this.#deadlines.abortAll(CLOSED)
-    for (const entry of this.#inflight) this.#drop(entry, 'closed')
+    for (const entry of this.#inflight) {
+      this.#endRoom(entry)
+      this.#drop(entry, 'closed')
+    }
     this.#inflight.clear()
     this.#inflightEvents = 0
     const idle = this.#idleWorkers
@@ -246,31 +264,107 @@ export class Dispatcher implements Delivery {
   }
 
   /**
-   * The next job that can be attempted now: retries and bodies that became ready first, then new jobs
-   * (a batch of them, with `batch`). None while the endpoint is paused, nor beside its probe.
+   * The next job that can be attempted now: one waiting for room first, then retries and bodies that
+   * became ready, then new jobs (a batch of them, with `batch`). None while the endpoint is paused, nor
+   * beside its probe, nor while the next one's body does not fit beside the attempts in flight.
    */
   #nextStartable(): Entry | undefined {
     while (!this.#aborted) {
       if (!this.#gate.mayStart()) return undefined
-      const entry =
-        this.#ready.shift() ?? (this.#options.batch === undefined ? this.#takeNext() : this.#takeBatch())
-      if (entry === undefined) return undefined
-      if (!this.#dropUnencodable(entry)) continue
-      if (entry.batch === undefined ? entry.body instanceof Promise : entry.batch.some(hasPendingBody)) {
-        // Its keys stay busy meanwhile, so per-client order holds; #awaitBody brings it back.
-        entry.state = 'body'
-        this.#parked.add(entry)
-        continue
+      let entry = this.#blocked
+      this.#blocked = undefined
+      if (entry === undefined) {
+        entry =
+          this.#ready.shift() ?? (this.#options.batch === undefined ? this.#takeNext() : this.#takeBatch())
+        if (entry === undefined) return undefined
+        if (entry.batch === undefined ? entry.body instanceof Promise : entry.batch.some(hasPendingBody)) {
+          // Its keys stay busy meanwhile, so per-client order holds; #awaitBody brings it back.
+          entry.state = 'body'
+          this.#parked.add(entry)
+          continue
+        }
+        this.#prepare(entry)
+        if (!this.#dropUnencodable(entry)) continue
       }
+      if (!this.#roomToStart(entry)) {
+        // Written again when room comes: held while it waits, its body would be outside the budget.
+        entry.sendable = undefined
+        this.#blocked = entry
+        return undefined
+      }
+      if (entry.sendable === undefined && !this.#rewrite(entry)) continue
       // In flight from now: counted so, and aborted by close() even before its request is sent.
       entry.state = 'inflight'
-      this.#releaseRoom(entry)
+      this.#options.budget.started(entry.batch?.length ?? 1, roomOf(entry))
       this.#inflight.add(entry)
       this.#inflightEvents += entry.batch?.length ?? 1
       this.#gate.started()
       return entry
     }
     return undefined
+  }
+
+  /**
+   * Writes what the attempt sends (`options.format`), and the bytes that takes beside the waiting bodies.
+   * A body that cannot be written fails the event (`#dropUnencodable`).
+   */
+  #prepare(entry: Entry): void {
+    const format = this.#options.format
+    entry.sendBytes = 0
+    if (format === undefined) {
+      entry.sendable = entry as SendableEntry
+      return
+    }
+    const written = (member: Entry): Body => {
+      try {
+        const body = format(member.body as Body)
+        if (body !== member.body) entry.sendBytes += bodyBytes(body)
+        return body
+      } catch {
+        member.bodyError = true
+        return ''
+      }
+    }
+    if (entry.batch === undefined) entry.sendable = { id: entry.id, body: written(entry) }
+    else {
+      const batch = entry.batch.map((member) => ({ id: member.id, body: written(member) }))
+      entry.sendable = { id: entry.id, body: '', batch }
+    }
+  }
+
+  /**
+   * Writes again the body of a job that waited for room (the same bytes: it took their room); false when
+   * nothing of it is left to send.
+   */
+  #rewrite(entry: Entry): boolean {
+    const budget = this.#options.budget
+    const taken = entry.sendBytes
+    this.#prepare(entry)
+    budget.ended(taken)
+    budget.takeInflight(entry.sendBytes, true)
+    if (this.#dropUnencodable(entry)) return true
+    budget.ended(entry.sendBytes)
+    entry.sendBytes = 0
+    return false
+  }
+
+  /**
+   * Takes the room an attempt's written body needs beside the rest. Attempts go before waiting jobs: past
+   * `max_queue_bytes`, the oldest jobs waiting here make room, as long as the bytes in flight, this
+   * attempt's with them, stay within the budget; else it waits for the attempts in flight to end. With
+   * none in flight it goes anyway, past the budget alone if nothing is left to drop here.
+   */
+  #roomToStart(entry: Entry): boolean {
+    const bytes = entry.sendBytes
+    const budget = this.#options.budget
+    if (bytes === 0 || budget.takeInflight(bytes, false)) return true
+    const alone = this.#inflight.size === 0
+    if (alone || budget.inflightFits(roomOf(entry) + bytes))
+      for (let oldest = this.#takeOldestWaiting(); oldest; oldest = this.#takeOldestWaiting()) {
+        this.#dropWaiting(oldest, 'queue_bytes_full')
+        if (budget.takeInflight(bytes, false)) return true
+      }
+    return alone && budget.takeInflight(bytes, true)
   }
 
   /** Fails the events whose body could not be encoded; whether anything of `entry` is left to send. */
@@ -303,6 +397,7 @@ export class Dispatcher implements Delivery {
     lead.batch = rest
     lead.attempts = entry.attempts
     lead.state = 'ready'
+    entry.sendable = undefined
     this.#ready.push(lead)
     return false
   }
@@ -398,6 +493,13 @@ export class Dispatcher implements Delivery {
     this.#options.budget.releaseMany(entry.batch?.length ?? 1, roomOf(entry))
   }
 
+  /** Gives back the bytes a job (or a batch) held in flight, its written body's included: its attempt is over. */
+  #endRoom(entry: Entry): void {
+    this.#options.budget.ended(roomOf(entry) + entry.sendBytes)
+    entry.sendable = undefined
+    entry.sendBytes = 0
+  }
+
   /** Lets go of the jobs at the front of the queue that the broker's thread took back: it reported them. */
   #purgeRevoked(): void {
     const claims = this.#options.claims
@@ -425,13 +527,17 @@ export class Dispatcher implements Delivery {
     let outcome: AttemptOutcome
     const started = performance.now()
     try {
-      const response = await this.#options.send(entry as SendableEntry, entry.attempts, signal)
+      const response = await this.#options.send(entry.sendable as SendableEntry, entry.attempts, signal)
       outcome = classifyResponse(response, this.#options.retry.maxDelay)
     } catch (error) {
       outcome = classifyError(error, signal, this.#options.cancelTimeout, this.#options.sensitive)
     }
     this.#metrics.observe(performance.now() - started)
-    if (this.#inflight.delete(entry)) this.#inflightEvents -= entry.batch?.length ?? 1
+    // Its bytes leave the budget here, once: close() may have let go of it already.
+    if (this.#inflight.delete(entry)) {
+      this.#inflightEvents -= entry.batch?.length ?? 1
+      this.#endRoom(entry)
+    }
     this.#gate.settled(outcome, signal.reason === CLOSED || this.#aborted)
     try {
       this.#settle(entry, outcome, signal)

@@ -79,6 +79,12 @@ export interface DispatcherOptions {
   /** With it, one request carries up to `maxEvents` jobs; absent, one each. */
   batch?: { maxEvents: number; maxDelayMs: number } | undefined
   send: AttemptSender
+  /**
+   * Writes the body an attempt sends from the body a job waits with (a message record, on the delivery
+   * thread). A new body's bytes are held in the budget while its attempt is in flight. Absent: bodies go as
+   * they wait.
+   */
+  format?: ((body: Body) => Body) | undefined
   /** Strings that must never appear in a failure message (secrets, header values). */
   sensitive: readonly string[]
   callbacks: DispatcherCallbacks
@@ -88,7 +94,10 @@ export interface DispatcherOptions {
 
 /** The delivery side's share of `WebhookStats`: the front adds what it counts itself. */
 export type DispatcherStats = Required<
-  Pick<WebhookStats, 'paused' | 'paused_until' | 'failed_by_reason' | 'request_duration_seconds'>
+  Pick<
+    WebhookStats,
+    'paused' | 'paused_until' | 'failed_by_reason' | 'request_duration_seconds' | 'inflight_bytes'
+  >
 > &
   Pick<
     WebhookStats,

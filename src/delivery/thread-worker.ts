@@ -6,11 +6,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
-import type { DropReason, WebhookResponse } from '../webhook-types.ts'
+import type { DropReason } from '../webhook-types.ts'
 import { Claims, QueueBudget } from './budget.ts'
 import { DELIVERY_METRICS_CELLS, DeliveryMetrics } from './delivery-metrics.ts'
 import { Dispatcher } from './dispatcher.ts'
-import type { AttemptSender, Body } from './job.ts'
+import type { Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
 import { applyDeliveryPriority, PriorityGovernor } from './thread-priority.ts'
@@ -46,7 +46,8 @@ const dispatcher = new Dispatcher({
   cancelTimeout: config.cancelTimeout,
   retry: config.retry,
   batch: config.batch,
-  send: sendFormatted,
+  send: sender.send,
+  format: formatted,
   sensitive: data.sensitive,
   metrics: new DeliveryMetrics(
     new Float64Array(data.counters, COUNTER_COUNT * Float64Array.BYTES_PER_ELEMENT, DELIVERY_METRICS_CELLS),
@@ -108,18 +109,13 @@ function takeJobs({ seq, ids, offsets, bytes, keys }: Extract<ToDeliveryThread, 
   port?.postMessage({ type: 'taken' } satisfies FromDeliveryThread)
 }
 
-/** A message event came as its fields: its body is written now, for this attempt (a retry writes it again, alike). */
-function sendFormatted(...[job, attempt, signal]: Parameters<AttemptSender>): Promise<WebhookResponse> {
-  if (job.batch !== undefined) {
-    const batch = job.batch.map((member) => ({ id: member.id, body: formatted(member.body) }))
-    return sender.send({ id: job.id, body: '', batch }, attempt, signal)
-  }
-  const body = formatted(job.body)
-  return sender.send(body === job.body ? job : { id: job.id, body }, attempt, signal)
-}
-
+/**
+ * A message event came as its fields: its body is written when its attempt starts (a retry writes it
+ * again, alike), as bytes: undici would copy a string into a Buffer anyway, and the string, kept by the
+ * request until it ends, would double what an attempt in flight holds.
+ */
 function formatted(body: Body): Body {
-  return typeof body === 'string' || !isRecord(body) ? body : formatRecord(body, config.encoding)
+  return typeof body === 'string' || !isRecord(body) ? body : Buffer.from(formatRecord(body, config.encoding))
 }
 
 function scheduleReport(): void {

@@ -38,7 +38,7 @@ import {
   type FromDeliveryThread,
   type ToDeliveryThread,
 } from './thread-protocol.ts'
-import { sleep } from './timers.ts'
+import { Deadline } from './timers.ts'
 
 /**
  * How long past its `timeout_ms` `close()` waits for the delivery thread's own account of what it
@@ -98,6 +98,9 @@ export class DeliveryThread implements Delivery {
   #frozen: Float64Array | undefined
   #broken: Error | undefined
   #closing: Promise<void> | undefined
+  #closeDeadline: Deadline | undefined
+  /** The delivery thread was told to close (a shorter deadline is told it again). */
+  #closePosted = false
   #closed: (() => void) | undefined
 
   constructor(options: DeliveryThreadOptions) {
@@ -189,10 +192,12 @@ export class DeliveryThread implements Delivery {
     const queueFull = (counters[Counter.droppedQueueFull] ?? 0) + here.queue_full
     const queueBytes = (counters[Counter.droppedQueueBytes] ?? 0) + here.queue_bytes_full
     const closed = (counters[Counter.droppedClosed] ?? 0) + here.closed
+    const bytes = this.#budget.usage
     return {
       queued: frozen ? 0 : this.#budget.count,
-      queued_bytes: frozen ? 0 : this.#budget.bytes,
+      queued_bytes: frozen ? 0 : bytes.queued,
       inflight: frozen ? 0 : (counters[Counter.inflight] ?? 0),
+      inflight_bytes: frozen ? 0 : bytes.inflight,
       success: counters[Counter.success] ?? 0,
       failed: (counters[Counter.failed] ?? 0) + this.#failedHere,
       retried: counters[Counter.retried] ?? 0,
@@ -215,19 +220,27 @@ export class DeliveryThread implements Delivery {
     await flushed
   }
 
-  /** Stops taking jobs, lets the delivery thread drain until `timeoutMs`, then ends it. Idempotent. */
+  /**
+   * Stops taking jobs, lets the delivery thread drain until `timeoutMs`, then ends it. Idempotent: later
+   * calls get the first call's promise, and a shorter timeout than the first call's cuts it short.
+   */
   close(timeoutMs: number): Promise<void> {
-    this.#closing ??= this.#close(timeoutMs)
-    return this.#closing
+    const deadline = this.#closeDeadline
+    if (deadline === undefined) {
+      const first = new Deadline(timeoutMs, true)
+      this.#closeDeadline = first
+      this.#closing = this.#close(first)
+    } else if (deadline.shorten(timeoutMs) && this.#closePosted && this.#worker !== undefined)
+      this.#post({ type: 'close', timeoutMs: deadline.left })
+    return this.#closing as Promise<void>
   }
 
   /**
    * Everything runs on this thread's clock: the delivery thread may be starved (it runs at a low priority),
    * so past the deadline and a short grace, what it has not accounted for is settled here as `closed`.
    */
-  async #close(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    const untilDeadline = (grace = 0) => sleep(deadline + grace - Date.now())
+  async #close(deadline: Deadline): Promise<void> {
+    const untilDeadline = (grace = 0) => deadline.reached(grace)
     // Jobs taken before close get their chance within the deadline: bodies being encoded, jobs waiting
     // for the delivery thread to take them.
     await Promise.race([this.#encodingSettled(), untilDeadline()])
@@ -241,14 +254,17 @@ export class DeliveryThread implements Delivery {
     })
     // With nothing outstanding the thread is unref'd; its answer must be awaited all the same.
     worker.ref()
-    this.#post({ type: 'close', timeoutMs: Math.max(0, deadline - Date.now()) })
+    // A later close() with a shorter timeout posts it again: the thread's dispatcher keeps the earliest.
+    this.#post({ type: 'close', timeoutMs: deadline.left })
+    this.#closePosted = true
     const answered = await Promise.race([closed, untilDeadline(CLOSE_GRACE_MS).then(() => false)])
     this.#worker = undefined
     if (!answered) this.#abandon()
     worker.unref()
     // Termination needs the thread to run: not awaited past the grace, it happens in the background.
-    const graceLeft = answered ? deadline + CLOSE_GRACE_MS - Date.now() : 0
-    await Promise.race([worker.terminate().catch(() => {}), sleep(graceLeft)])
+    const terminated = worker.terminate().catch(() => {})
+    await (answered ? Promise.race([terminated, untilDeadline(CLOSE_GRACE_MS)]) : Promise.resolve())
+    deadline.cancel()
   }
 
   /**

@@ -8,20 +8,53 @@ const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi
 const BARE_CREDENTIALS = /(^|\s)[^\s/?#:@]+:[^\s/?#]*@/g
 
 /**
- * `url` with any `user:password@` replaced by `***@` and every query value by `***` (`?token=***&v=***`),
- * safe for errors, logs and stats: hosted endpoints often carry their token in the query. Works on strings
- * no URL parser accepts, and on text holding several urls (an error message).
+ * `url` with any `user:password@` replaced by `***@`, every query value by `***` (`?token=***&v=***`) and
+ * every path segment that looks like a token by `***` (`/services/T0001/B0001/***`, see `isPathToken`),
+ * safe for errors, logs and stats: hosted endpoints often carry their token in the query or the path.
+ * Works on strings no URL parser accepts, and on text holding several urls (an error message).
  */
 export function redactUrl(url: string): string {
   return redactUrlsIn(redactWholeUrl(url))
 }
 
-/** Every url inside `text` without credentials and query values; `text` is a message, not one url. */
+/** Every url inside `text` without credentials, path tokens and query values; `text` is a message, not one url. */
 function redactUrlsIn(text: string): string {
   return text
     .replace(URL_CREDENTIALS, `$1${REDACTED}@`)
     .replace(BARE_CREDENTIALS, `$1${REDACTED}@`)
+    .replace(URL_PATH, (_match, start: string, path: string) => `${start}${redactPath(path)}`)
     .replace(URL_QUERY, (_match, start: string, query: string) => `${start}${redactQuery(query)}`)
+}
+
+// A url's path inside text: from the first `/` after the authority to `?`, `#` or what cannot be in one.
+const URL_PATH = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#]*)(\/[^\s?#'"`<>]*)/gi
+
+/**
+ * Path segments this long or longer are taken for tokens when they do not read as words: Slack's
+ * `/services/T…/B…/<24 characters>`, Discord's `/api/webhooks/<id>/<68 characters>`, a bot's
+ * `/bot<id>:<token>/`, a UUID. Shorter ones (`/hook`, `/v1`, `/T0001`) are names.
+ */
+const MIN_PATH_TOKEN_LENGTH = 16
+/** A word this long is no word: a token in one lower-case (or one upper-case) run. */
+const MIN_TOKEN_WORD_LENGTH = 24
+
+/**
+ * Whether a url path segment looks like a token: at least 16 characters, and one of its words (split at
+ * ` _-./:`) looks generated (a digit followed by a letter, case flipping more than a camelCase name does)
+ * or is 24 characters or more. Numbers alone (Discord's ids) are kept: a reader needs to tell urls apart.
+ */
+function isPathToken(segment: string): boolean {
+  const text = decode(segment)
+  if (text.length < MIN_PATH_TOKEN_LENGTH) return false
+  return text.split(SEPARATORS).some((word) => !looksWritten(word) || word.length >= MIN_TOKEN_WORD_LENGTH)
+}
+
+/** Each path segment that looks like a token as `***`. */
+function redactPath(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => (isPathToken(segment) ? REDACTED : segment))
+    .join('/')
 }
 
 // A url's query inside text: from `?` to the first character that cannot be in one unescaped.
@@ -43,10 +76,13 @@ function redactQuery(query: string): string {
 // When the whole string is one url, its authority ends only at `/`, `?` or `#`, and its query only at
 // `#`: a password or a query value holding a space (which a URL parser would accept, percent-encoded) is
 // hidden whole too.
-function redactWholeUrl(url: string): string {
-  const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i.exec(url)
-  if (scheme === null) return url
+function redactWholeUrl(given: string): string {
+  const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i.exec(given)
+  if (scheme === null) return given
   const start = scheme[0].length
+  const authorityEnd = start + given.slice(start).search(/[/?#]|$/)
+  const pathEnd = authorityEnd + given.slice(authorityEnd).search(/[?#]|$/)
+  const url = `${given.slice(0, authorityEnd)}${redactPath(given.slice(authorityEnd, pathEnd))}${given.slice(pathEnd)}`
   const rest = url.slice(start)
   const authority = rest.slice(0, rest.search(/[/?#]|$/))
   const at = authority.lastIndexOf('@')
@@ -65,7 +101,7 @@ const MIN_SENSITIVE_LENGTH = 4
 
 /**
  * The strings of `config` that must never show in a message: its secrets (with and without `whsec_`), its
- * header values (but `content-type`'s), and its url's user, password and query values. Read from the config as given, before
+ * header values (but `content-type`'s), and its url's user, password, query values and path tokens. Read from the config as given, before
  * it is checked, so that an invalid config's errors hide them too.
  */
 export function sensitiveStringsOf(config: unknown): string[] {
@@ -102,6 +138,8 @@ function urlSecrets(url: string): string[] {
     return []
   }
   const parts = [parsed.username, parsed.password, decode(parsed.username), decode(parsed.password)]
+  for (const segment of parsed.pathname.split('/'))
+    if (isPathToken(segment)) parts.push(segment, decode(segment))
   for (const [name, value] of parsed.searchParams) parts.push(value === '' ? name : value)
   // As written too: a message may quote the url's text rather than its decoded values.
   for (const pair of parsed.search.slice(1).split('&')) parts.push(pair.slice(pair.indexOf('=') + 1))
