@@ -14,7 +14,7 @@ import { rootCertificates } from 'node:tls'
 import type { AxiosAdapter, AxiosError, AxiosResponse, InternalAxiosRequestConfig } from 'axios'
 import type { ResolvedConfig } from '../config-types.ts'
 import { createTlsConnector, type TlsConnector } from '../security/tls.ts'
-import { axios, Pool } from './http-libraries.ts'
+import { axios, Pool, request as undiciRequest } from './http-libraries.ts'
 
 /** Bytes of a response body read (and thrown away) so that its connection can be reused. */
 export const RESPONSE_BODY_CAP = 4096
@@ -57,9 +57,9 @@ export function createTransport(config: ResolvedConfig): Transport {
       headers.authorization = authorization
     }
     const signal = request.signal as AbortSignal | undefined
-    let response: Awaited<ReturnType<InstanceType<typeof Pool>['request']>>
+    let response: Awaited<ReturnType<typeof undiciRequest>>
     try {
-      response = await pool.request({
+      response = await undiciRequest(pool, {
         path,
         method: 'POST',
         headers,
