@@ -103,6 +103,7 @@ export class Dispatcher implements Delivery {
   enqueue(job: DeliveryJob): void {
     const entry: Entry = {
       id: job.id,
+      eventIndex: job.eventIndex,
       body: job.body,
       key: job.key,
       older: undefined,
@@ -143,6 +144,8 @@ export class Dispatcher implements Delivery {
     const dropped = this.#dropped
     const pausedUntil = this.#gate.pausedUntil()
     return {
+      // Its own counts below are the same as these sums, counted at the same places.
+      ...DeliveryMetrics.read(this.#metrics.cells),
       queued: this.#options.budget.count,
       queued_bytes: this.#options.budget.bytes,
       inflight: this.#inflightEvents,
@@ -153,7 +156,6 @@ export class Dispatcher implements Delivery {
       retried: this.#retried,
       dropped: dropped.queue_full + dropped.queue_bytes_full + dropped.closed,
       dropped_by_reason: { ...dropped },
-      ...DeliveryMetrics.read(this.#metrics.cells),
     }
   }
 
@@ -453,6 +455,7 @@ export class Dispatcher implements Delivery {
     // It waits again: it needs its room back.
     if (!this.#reserve(entry)) return
     this.#retried += entry.batch?.length ?? 1
+    for (const member of entry.batch ?? [entry]) this.#metrics.retried(member.eventIndex)
     const { baseDelay, maxDelay } = this.#options.retry
     // The pause, if the endpoint asked for one, already holds it back that long.
     const delay = outcome.retryAfterMs ?? backoffDelay(entry.attempts, baseDelay, maxDelay)
@@ -494,6 +497,7 @@ export class Dispatcher implements Delivery {
     const attempts = entry.attempts
     for (const member of entry.batch ?? [entry]) {
       this.#success++
+      this.#metrics.delivered(member.eventIndex)
       this.#finish(member)
       this.#callbacks.delivered(member.id, attempts, status)
     }
@@ -509,7 +513,7 @@ export class Dispatcher implements Delivery {
 
   #failOne(entry: Entry, outcome: AttemptOutcome): void {
     this.#failed++
-    this.#metrics.failed(outcome)
+    this.#metrics.failed(outcome, entry.eventIndex)
     this.#finish(entry)
     this.#callbacks.failed(entry.id, entry.attempts, outcome)
   }
@@ -518,6 +522,7 @@ export class Dispatcher implements Delivery {
     const attempts = entry.attempts
     for (const member of entry.batch ?? [entry]) {
       this.#dropped[reason]++
+      this.#metrics.dropped(reason, member.eventIndex)
       this.#finish(member)
       this.#callbacks.dropped(member.id, attempts, reason)
     }

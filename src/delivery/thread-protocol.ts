@@ -46,10 +46,19 @@ export const DROP_REASONS: readonly DropReason[] = ['queue_full', 'closed', 'que
 export type ToDeliveryThread =
   /**
    * Jobs in arrival order. Job `i`'s body is the UTF-8 of `bytes[offsets[i], offsets[i + 1])`, and `bytes`
-   * is transferred, not copied. `keys` only when delivery is ordered per client. Jobs are numbered in
-   * hand-over order (`Claims`), from 0: the first job of this message is `seq`.
+   * is transferred, not copied. `events[i]` is its event's `eventIndex`. `keys` only when delivery is
+   * ordered per client. Jobs are numbered in hand-over order (`Claims`), from 0: the first job of this
+   * message is `seq`.
    */
-  | { type: 'jobs'; seq: number; ids: number[]; offsets: number[]; bytes: ArrayBuffer; keys?: string[] }
+  | {
+      type: 'jobs'
+      seq: number
+      ids: number[]
+      events: number[]
+      offsets: number[]
+      bytes: ArrayBuffer
+      keys?: string[]
+    }
   | { type: 'flush'; seq: number }
   | { type: 'close'; timeoutMs: number }
 

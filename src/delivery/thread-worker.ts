@@ -97,11 +97,19 @@ port.on('message', (message: ToDeliveryThread) => {
 })
 
 /** Bodies stay bytes, views of the batch's block: waiting in the queue they are no work for the garbage collector. */
-function takeJobs({ seq, ids, offsets, bytes, keys }: Extract<ToDeliveryThread, { type: 'jobs' }>): void {
+function takeJobs({
+  seq,
+  ids,
+  events,
+  offsets,
+  bytes,
+  keys,
+}: Extract<ToDeliveryThread, { type: 'jobs' }>): void {
   const block = Buffer.from(bytes)
   for (let i = 0; i < ids.length; i++) {
     const body = block.subarray(offsets[i], offsets[i + 1])
-    dispatcher.enqueue({ id: ids[i] as number, body, key: keys?.[i] ?? '', seq: seq + i })
+    const eventIndex = events[i] as number
+    dispatcher.enqueue({ id: ids[i] as number, eventIndex, body, key: keys?.[i] ?? '', seq: seq + i })
   }
   counters[Counter.received] = (counters[Counter.received] ?? 0) + ids.length
   publishCounters()
