@@ -90,8 +90,6 @@ export class DeliveryThread implements Delivery {
   #encoding = 0
   /** The room they hold (their hints). */
   #encodingBytes = 0
-  /** Jobs taken since the start. */
-  #accepted = 0
   readonly #heldBehind = new Map<string, DeliveryJob[]>()
   /** The jobs whose body is being encoded, so that close() can settle them at its deadline. */
   readonly #encodingJobs = new Set<DeliveryJob>()
@@ -103,7 +101,7 @@ export class DeliveryThread implements Delivery {
    * room, unencodable, or lost with the thread.
    */
   readonly #here = new DeliveryMetrics()
-  /** Jobs taken since the start, by `eventIndex`. */
+  /** Jobs taken since the start, by `eventIndex` (what #abandon and #lost settle in bulk is counted from it). */
   readonly #acceptedByEvent = new Float64Array(HOOK_EVENT_NAMES.length)
   /** The delivery thread's last figures, once close() settled what it had not (it may be starved). */
   #frozen: Float64Array | undefined
@@ -137,12 +135,11 @@ export class DeliveryThread implements Delivery {
         this.#post({ ...batch, seq })
       },
     })
-    // Started now, so that it is ready by the first event (it takes ~200 ms to load: `http-libraries.ts`).
+    // Started now, so that it is ready by the first event (loading it takes ~100 ms: `docs/delivery.md`, "Start").
     this.#workerStarted()
   }
 
   enqueue(job: DeliveryJob): void {
-    this.#accepted++
     addAt(this.#acceptedByEvent, job.eventIndex, 1)
     this.#outstanding++
     if (this.#outstanding === 1) this.#worker?.ref()
@@ -193,7 +190,6 @@ export class DeliveryThread implements Delivery {
       this.enqueue({ id, body, key, eventIndex: eventIndex(event.event) })
       return
     }
-    this.#accepted++
     addAt(this.#acceptedByEvent, eventIndex(event.event), 1)
     this.#outstanding++
     if (this.#outstanding === 1) this.#worker?.ref()
@@ -329,7 +325,6 @@ export class DeliveryThread implements Delivery {
       // The jobs held behind it go now, in order (one of them may be waiting for its own body).
       for (const next of held ?? []) {
         this.#outstanding--
-        this.#accepted--
         addAt(this.#acceptedByEvent, next.eventIndex, -1)
         this.#budget.release(bytesOf(next))
         this.enqueue(next)
