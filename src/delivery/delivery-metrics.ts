@@ -155,53 +155,60 @@ export class DeliveryMetrics {
       failed: 0,
       retried: 0,
       dropped: 0,
-      failed_by_reason: zeros(FAILURE_REASONS),
-      dropped_by_reason: zeros(DROP_REASON_CELLS),
+      failed_by_reason: { ...NO_FAILURES },
+      dropped_by_reason: { ...NO_DROPS },
       delivered_by_event: {},
       retried_by_event: {},
       failed_by_event: {},
       dropped_by_event: {},
       request_duration_seconds: durations(cells),
     }
-    // The totals are the sums of what the labels show, read in one pass.
-    const cell = (i: number) => (cells[i] as number) + ((more?.[i] as number | undefined) ?? 0)
-    HOOK_EVENT_NAMES.forEach((name, e) => {
-      const at = EVENTS_AT + e * PER_EVENT
+    // One copy of the cells by event, read once: the totals are the sums of what the labels show.
+    const values = cells.slice(EVENTS_AT)
+    if (more !== undefined)
+      for (let i = 0; i < values.length; i++)
+        values[i] = (values[i] as number) + (more[EVENTS_AT + i] as number)
+    for (let e = 0; e < HOOK_EVENT_NAMES.length; e++) {
+      const at = e * PER_EVENT
       let any = false
-      for (let i = 0; i < PER_EVENT && !any; i++) any = cell(at + i) !== 0
-      if (!any) return
-      const delivered = cell(at + DELIVERED)
-      const retried = cell(at + RETRIED)
+      for (let i = at; i < at + PER_EVENT && !any; i++) any = values[i] !== 0
+      if (!any) continue
+      const name = HOOK_EVENT_NAMES[e] as HookEventName
+      const delivered = values[at + DELIVERED] as number
+      const retried = values[at + RETRIED] as number
       counts.delivered_by_event[name] = delivered
       counts.retried_by_event[name] = retried
       counts.success += delivered
       counts.retried += retried
-      const failed = zeros(FAILURE_REASONS)
-      FAILURE_REASONS.forEach((reason, i) => {
-        const value = cell(at + FAILED_AT + i)
+      const failed = { ...NO_FAILURES }
+      for (let i = 0; i < FAILURE_REASONS.length; i++) {
+        const reason = FAILURE_REASONS[i] as FailureReason
+        const value = values[at + FAILED_AT + i] as number
         failed[reason] = value
         counts.failed_by_reason[reason] += value
         counts.failed += value
-      })
+      }
       counts.failed_by_event[name] = failed
-      const dropped = zeros(DROP_REASON_CELLS)
-      DROP_REASON_CELLS.forEach((reason, i) => {
-        const value = cell(at + DROPPED_AT + i)
+      const dropped = { ...NO_DROPS }
+      for (let i = 0; i < DROP_REASON_CELLS.length; i++) {
+        const reason = DROP_REASON_CELLS[i] as DropReason
+        const value = values[at + DROPPED_AT + i] as number
         dropped[reason] = value
         counts.dropped_by_reason[reason] += value
         counts.dropped += value
-      })
+      }
       counts.dropped_by_event[name] = dropped
-    })
+    }
     return counts
   }
 }
 
-function zeros<K extends string>(keys: readonly K[]): Record<K, number> {
-  const record = {} as Record<K, number>
-  for (const key of keys) record[key] = 0
-  return record
+function zeros<K extends string>(keys: readonly K[]): Readonly<Record<K, number>> {
+  return Object.freeze(Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>)
 }
+/** Copied by spreading: a literal's shape, which a record built key by key does not get. */
+const NO_FAILURES = zeros(FAILURE_REASONS)
+const NO_DROPS = zeros(DROP_REASON_CELLS)
 
 function durations(cells: Float64Array): RequestDurationStats {
   const counts: number[] = []

@@ -140,17 +140,24 @@ export class Dispatcher implements Delivery {
     this.#pump()
   }
 
-  stats(): DispatcherStats {
-    const dropped = this.#dropped
+  /** What `stats()` says of now, without the counts: what the delivery thread publishes on every turn. */
+  levels(): Pick<DispatcherStats, 'queued' | 'queued_bytes' | 'inflight' | 'paused' | 'paused_until'> {
     const pausedUntil = this.#gate.pausedUntil()
     return {
-      // Its own counts below are the same as these sums, counted at the same places.
-      ...DeliveryMetrics.read(this.#metrics.cells),
       queued: this.#options.budget.count,
       queued_bytes: this.#options.budget.bytes,
       inflight: this.#inflightEvents,
       paused: pausedUntil !== undefined,
       paused_until: pausedUntil ?? null,
+    }
+  }
+
+  stats(): DispatcherStats {
+    const dropped = this.#dropped
+    return {
+      // Its own counts below are the same as these sums, counted at the same places.
+      ...DeliveryMetrics.read(this.#metrics.cells),
+      ...this.levels(),
       success: this.#success,
       failed: this.#failed,
       retried: this.#retried,

@@ -153,17 +153,12 @@ function reply(message: FromDeliveryThread): void {
   port?.postMessage(message)
 }
 
+/** The outcomes are counted in place (`DeliveryMetrics`); these are the levels. */
 function publishCounters(): void {
-  const stats = dispatcher.stats()
-  counters[Counter.queued] = stats.queued
-  counters[Counter.inflight] = stats.inflight
-  counters[Counter.success] = stats.success
-  counters[Counter.failed] = stats.failed
-  counters[Counter.retried] = stats.retried
-  counters[Counter.droppedQueueFull] = stats.dropped_by_reason.queue_full
-  counters[Counter.droppedClosed] = stats.dropped_by_reason.closed
-  counters[Counter.droppedQueueBytes] = stats.dropped_by_reason.queue_bytes_full
-  counters[Counter.pausedUntil] = stats.paused_until ?? 0
+  const levels = dispatcher.levels()
+  counters[Counter.queued] = levels.queued
+  counters[Counter.inflight] = levels.inflight
+  counters[Counter.pausedUntil] = levels.paused_until ?? 0
 }
 
 /** Structured cloning turns Buffers into plain Uint8Arrays; TLS options and HMAC keys want Buffers. */
