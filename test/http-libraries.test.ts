@@ -5,12 +5,30 @@
  * fails by name rather than the webhook failing at its first request.
  */
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { test } from 'node:test'
-import { axios, buildConnector, Pool, request, UNDICI_PATHS } from '../src/delivery/http-libraries.ts'
+import { httpLibraries, UNDICI_PATHS } from '../src/delivery/http-libraries.ts'
 
 const require = createRequire(import.meta.url)
+const { axios, buildConnector, Pool, request } = httpLibraries()
+
+test("the broker's thread loads neither axios nor undici: only the delivery thread sends", () => {
+  const script = `
+    import { createRequire } from 'node:module'
+    import { createWebhook } from './src/index.ts'
+    const webhook = createWebhook({ url: 'http://127.0.0.1:9/', events: [{ event: 'on_client_connack' }] })
+    const loaded = Object.keys(createRequire(import.meta.url).cache)
+    console.log(JSON.stringify(loaded.filter((path) => /node_modules[\\/](axios|undici)[\\/]/.test(path))))
+    await webhook.close({ timeout_ms: 0 })
+  `
+  const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: new URL('..', import.meta.url),
+    encoding: 'utf8',
+  })
+  assert.deepEqual(JSON.parse(output), [])
+})
 
 test("each deep undici path holds what undici's index exports under that name", () => {
   for (const path of Object.values(UNDICI_PATHS))
@@ -48,7 +66,7 @@ test("axios' browser bundle is axios: create, AxiosError, and a request through 
   assert.equal(error.code, 'ECONNREFUSED')
   assert.equal(axios.isAxiosError(error), true)
   const client = axios.create({
-    adapter: async (config) => ({
+    adapter: async (config: import('axios').InternalAxiosRequestConfig) => ({
       data: `${config.method} ${String(config.data)} ${config.headers.get('x-test')}`,
       status: 201,
       statusText: '',

@@ -23,31 +23,52 @@ import type { Dispatcher } from 'undici'
 
 const require = createRequire(import.meta.url)
 
-/** The deep paths of {@link Pool}, {@link buildConnector} and {@link request} in undici 7 (checked by a test). */
+/** The deep paths of undici's `Pool`, `buildConnector` and `request` in undici 7 (checked by a test). */
 export const UNDICI_PATHS = {
   Pool: 'undici/lib/dispatcher/pool.js',
   buildConnector: 'undici/lib/core/connect.js',
   request: 'undici/lib/api/api-request.js',
 } as const
 
-/** axios' default export (`create`, `AxiosError`). */
-export const axios = require('axios/dist/browser/axios.cjs') as typeof import('axios').default
-/** undici's `Pool`. */
-export const Pool = require(UNDICI_PATHS.Pool) as typeof import('undici').Pool
-/** undici's `buildConnector`. */
-export const buildConnector = require(UNDICI_PATHS.buildConnector) as typeof import('undici').buildConnector
-const undiciRequest = require(UNDICI_PATHS.request) as (
-  this: Dispatcher,
-  options: Dispatcher.RequestOptions,
-) => Promise<Dispatcher.ResponseData>
+/** What the transport uses of axios and undici. */
+export interface HttpLibraries {
+  /** axios' default export (`create`, `AxiosError`). */
+  axios: typeof import('axios').default
+  /** undici's `Pool`. */
+  Pool: typeof import('undici').Pool
+  /** undici's `buildConnector`. */
+  buildConnector: typeof import('undici').buildConnector
+  /**
+   * `dispatcher.request(options)`: undici's index adds it to every dispatcher's prototype; the index is not
+   * loaded here, so it is called on the dispatcher instead.
+   */
+  request(
+    dispatcher: import('undici').Dispatcher,
+    options: Omit<import('undici').Dispatcher.RequestOptions, 'origin'>,
+  ): Promise<import('undici').Dispatcher.ResponseData>
+}
+
+let loaded: HttpLibraries | undefined
 
 /**
- * `dispatcher.request(options)`: undici's index adds it to every dispatcher's prototype; the index is not
- * loaded here, so it is called on the dispatcher instead.
+ * Loads them at the first call. Only the delivery thread (or a sender on the caller's thread) sends: the
+ * broker's thread, which imports this module with the rest of the library, never pays for them (~50 ms and
+ * their memory, measured: `docs/delivery.md`, "Start").
  */
-export function request(
-  dispatcher: Dispatcher,
-  options: Omit<Dispatcher.RequestOptions, 'origin'>,
-): Promise<Dispatcher.ResponseData> {
-  return undiciRequest.call(dispatcher, options as Dispatcher.RequestOptions)
+export function httpLibraries(): HttpLibraries {
+  loaded ??= load()
+  return loaded
+}
+
+function load(): HttpLibraries {
+  const undiciRequest = require(UNDICI_PATHS.request) as (
+    this: Dispatcher,
+    options: Dispatcher.RequestOptions,
+  ) => Promise<Dispatcher.ResponseData>
+  return {
+    axios: require('axios/dist/browser/axios.cjs'),
+    Pool: require(UNDICI_PATHS.Pool),
+    buildConnector: require(UNDICI_PATHS.buildConnector),
+    request: (dispatcher, options) => undiciRequest.call(dispatcher, options as Dispatcher.RequestOptions),
+  }
 }
