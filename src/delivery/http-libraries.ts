@@ -11,7 +11,7 @@
  *   proxy agent, http2, zlib) would be loaded for nothing. axios' config, headers and `AxiosError` are the
  *   same code in both; our transforms are the identity, so no platform-specific transform runs.
  * - undici's three files we use, not its index: the index loads every dispatcher, fetch, the cache and the
- *   mocks (~95 ms); `Pool` (with the connector it builds on) and `request` load in a third of that.
+ *   mocks (~80 ms); `Pool` (with the connector it builds on) and `request` load in a third of that.
  *   undici 7 has no `exports` map, so these deep paths are reachable but not a promise of undici's:
  *   `package.json` pins undici to one minor (`~`), and `test/http-libraries.test.ts` fails loudly if a
  *   file moves or stops being what undici's index exports under that name.
