@@ -39,6 +39,7 @@ const parts: Array<[name: string, load: () => Promise<{ run: () => Promise<Bench
     () => import('./sustained.ts'),
     ['sustained_events_per_s', 'sustained_batch_events_per_s', 'sustained_p99_ms'],
   ],
+  ['start', () => import('./start.ts'), ['start_first_request_ms', 'start_ratio']],
   ['aedes', () => import('./aedes.ts'), ['aedes_ratio']],
   ['proxy', () => import('./proxy.ts'), ['proxy_ratio']],
   [

@@ -66,6 +66,22 @@ const numberField = (stats: WebhookStats, name: string): MetricSample[] | undefi
   return typeof value === 'number' ? [{ value }] : undefined
 }
 
+/** One sample per event name, of a `*_by_event` field; `undefined` when the stats lack it. */
+function byEvent(counts: Partial<Record<string, number>> | undefined): MetricSample[] | undefined {
+  if (counts === undefined) return undefined
+  return Object.entries(counts).map(([event, value]) => ({ labels: { event }, value: value ?? 0 }))
+}
+
+/** One sample per event name and reason, of a `*_by_event` field split by reason. */
+function byEventAndReason(
+  counts: Partial<Record<string, Record<string, number>>> | undefined,
+): MetricSample[] | undefined {
+  if (counts === undefined) return undefined
+  return Object.entries(counts).flatMap(([event, reasons]) =>
+    Object.entries(reasons ?? {}).map(([reason, value]) => ({ labels: { event, reason }, value })),
+  )
+}
+
 /** Every metric `registerWebhookMetrics` registers; `docs/metrics.md` maps them to EMQX's names. */
 export const WEBHOOK_METRICS: readonly WebhookMetricSpec[] = [
   {
@@ -79,19 +95,21 @@ export const WEBHOOK_METRICS: readonly WebhookMetricSpec[] = [
   {
     name: 'events_delivered_total',
     type: 'counter',
-    help: 'Events delivered with a 2xx response.',
-    read: (stats) => one(stats.success),
+    help: 'Events delivered with a 2xx response, by event name.',
+    labelNames: ['event'],
+    read: (stats) => byEvent(stats.delivered_by_event) ?? one(stats.success),
   },
   {
     name: 'events_failed_total',
     type: 'counter',
-    help: 'Events given up on after their last attempt, by reason (http_4xx, http_5xx, http_other, timeout, network, tls, other).',
-    labelNames: ['reason'],
-    // A webhook whose stats do not split its failures still has them counted, without the label.
+    help: 'Events given up on after their last attempt, by event name and reason (http_4xx, http_5xx, http_other, timeout, network, tls, other).',
+    labelNames: ['event', 'reason'],
+    // A webhook whose stats do not split its failures still has them counted, with the labels it has.
     read: (stats) =>
-      stats.failed_by_reason === undefined
+      byEventAndReason(stats.failed_by_event) ??
+      (stats.failed_by_reason === undefined
         ? one(stats.failed)
-        : Object.entries(stats.failed_by_reason).map(([reason, value]) => ({ labels: { reason }, value })),
+        : Object.entries(stats.failed_by_reason).map(([reason, value]) => ({ labels: { reason }, value }))),
   },
   {
     name: 'request_duration_seconds',
@@ -102,15 +120,17 @@ export const WEBHOOK_METRICS: readonly WebhookMetricSpec[] = [
   {
     name: 'retries_total',
     type: 'counter',
-    help: 'Attempts that were retried.',
-    read: (stats) => one(stats.retried),
+    help: 'Attempts that were retried, by event name (a batch retried counts each of its events).',
+    labelNames: ['event'],
+    read: (stats) => byEvent(stats.retried_by_event) ?? one(stats.retried),
   },
   {
     name: 'events_dropped_total',
     type: 'counter',
-    help: 'Events dropped without delivery, by reason.',
-    labelNames: ['reason'],
+    help: 'Events dropped without delivery, by event name and reason (queue_full, queue_bytes_full, closed).',
+    labelNames: ['event', 'reason'],
     read: (stats) =>
+      byEventAndReason(stats.dropped_by_event) ??
       Object.entries(stats.dropped_by_reason).map(([reason, value]) => ({ labels: { reason }, value })),
   },
   {

@@ -168,6 +168,17 @@ export interface WebhookStats {
   /** Events dropped, by reason; they add up to `dropped`. */
   dropped_by_reason: Record<DropReason, number>
   /**
+   * Events delivered, by event name: the enabled events, and any other with a count (a dead letter
+   * replayed after its event was disabled). They add up to `success`; a batch counts each of its events.
+   */
+  delivered_by_event?: Partial<Record<HookEventName, number>>
+  /** Events failed, by event name and by the reason of their last attempt; they add up to `failed`. */
+  failed_by_event?: Partial<Record<HookEventName, Record<FailureReason, number>>>
+  /** Attempts retried, by the name of their event (a batch's retry counts each event); they add up to `retried`. */
+  retried_by_event?: Partial<Record<HookEventName, number>>
+  /** Events dropped, by event name and reason; they add up to `dropped`. */
+  dropped_by_event?: Partial<Record<HookEventName, Record<DropReason, number>>>
+  /**
    * The endpoint is paused now: it answered 429/503 with `Retry-After`, or it kept failing and its
    * circuit is open. Nothing is sent meanwhile; events wait, and count as `queued`.
    */

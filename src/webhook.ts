@@ -7,8 +7,9 @@ import { EventEmitter } from 'node:events'
 import { resolveConfig } from './config.ts'
 import type { PayloadEncoding, ResolvedConfig, WebhookConfig } from './config-types.ts'
 import { QueueBudget } from './delivery/budget.ts'
+import { eventIndex } from './delivery/delivery-metrics.ts'
 import { Dispatcher } from './delivery/dispatcher.ts'
-import type { Delivery, DispatcherCallbacks } from './delivery/job.ts'
+import type { Delivery, DispatcherCallbacks, DispatcherStats } from './delivery/job.ts'
 import { recordable } from './delivery/message-record.ts'
 import type { AttemptOutcome } from './delivery/retry.ts'
 import { createSender, type Sender } from './delivery/sender.ts'
@@ -157,7 +158,13 @@ class HttpWebhook extends EventEmitter implements Webhook {
       }
       // Formatted before anything is counted: an event that cannot be is reported, not half taken.
       const body = serializeEvent(stamped, this.#encoding)
-      const job: NamedJob = { id: this.#accept(event, kept), body, key, event: event.event }
+      const job: NamedJob = {
+        id: this.#accept(event, kept),
+        body,
+        key,
+        event: event.event,
+        eventIndex: eventIndex(event.event),
+      }
       if (typeof body !== 'string') job.bytesHint = encodedBytesHint(stamped)
       delivery.enqueue(job)
     } catch (error) {
@@ -200,6 +207,7 @@ class HttpWebhook extends EventEmitter implements Webhook {
         : {
             failed_by_reason: delivery.failed_by_reason,
             request_duration_seconds: delivery.request_duration_seconds,
+            ...outcomesByEvent(delivery, Object.keys(this.#perEvent) as HookEventName[]),
           }),
       paused: delivery?.paused ?? false,
       paused_until: delivery?.paused_until ?? null,
@@ -354,6 +362,28 @@ class HttpWebhook extends EventEmitter implements Webhook {
     if (this.#logger !== undefined) this.#logger.warn({ url: this.#url }, message)
     else process.emitWarning(message, { code: 'MQTT_WEBHOOK_TLS_UNVERIFIED' })
   }
+}
+
+/** The delivery's outcomes by event name, with zeros for the enabled events that have none yet. */
+function outcomesByEvent(
+  delivery: DispatcherStats,
+  enabled: readonly HookEventName[],
+): Pick<WebhookStats, 'delivered_by_event' | 'failed_by_event' | 'retried_by_event' | 'dropped_by_event'> {
+  const { delivered_by_event, failed_by_event, retried_by_event, dropped_by_event } = delivery
+  for (const name of enabled) {
+    delivered_by_event[name] ??= 0
+    retried_by_event[name] ??= 0
+    failed_by_event[name] ??= zeroCounts(delivery.failed_by_reason)
+    dropped_by_event[name] ??= zeroCounts(delivery.dropped_by_reason)
+  }
+  return { delivered_by_event, failed_by_event, retried_by_event, dropped_by_event }
+}
+
+/** The same keys as `counts`, each 0. */
+function zeroCounts<K extends string>(counts: Record<K, number>): Record<K, number> {
+  const zeros = { ...counts }
+  for (const key in zeros) zeros[key] = 0
+  return zeros
 }
 
 /**

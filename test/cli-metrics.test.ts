@@ -49,13 +49,20 @@ test('broker --metrics-port: /metrics scraped over HTTP parses strictly; failure
     sampleValue(families, 'mqtt_webhook_events_matched_total', { event: 'on_message_publish' }),
     20,
   )
-  assert.equal(sampleValue(families, 'mqtt_webhook_events_failed_total', { reason: 'http_5xx' }), 20)
-  assert.equal(sampleValue(families, 'mqtt_webhook_events_failed_total', { reason: 'network' }), 0)
+  const publishes = { event: 'on_message_publish' }
+  assert.equal(
+    sampleValue(families, 'mqtt_webhook_events_failed_total', { ...publishes, reason: 'http_5xx' }),
+    20,
+  )
+  assert.equal(
+    sampleValue(families, 'mqtt_webhook_events_failed_total', { ...publishes, reason: 'network' }),
+    0,
+  )
   // One attempt each (max_attempts 1), all timed.
   assert.equal(families.get('mqtt_webhook_request_duration_seconds')?.type, 'histogram')
   assert.equal(sampleValue(families, 'mqtt_webhook_request_duration_seconds_count'), 20)
   assert.equal(sampleValue(families, 'mqtt_webhook_request_duration_seconds_bucket', { le: '+Inf' }), 20)
-  assert.equal(sampleValue(families, 'mqtt_webhook_events_delivered_total'), 0)
+  assert.equal(sampleValue(families, 'mqtt_webhook_events_delivered_total', publishes), 0)
   assert.ok(families.has('process_cpu_seconds_total'), "prom-client's process metrics are served too")
 
   const health = await fetch(`${metricsUrl}/healthz`)

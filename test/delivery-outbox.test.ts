@@ -33,7 +33,7 @@ function bodiesOf({ ids, offsets, bytes }: JobsMessage): string[] {
 
 test('a turn of the event loop becomes one batch, with bodies and keys in order', async () => {
   const { box, posted } = outbox()
-  for (const id of range(0, 3)) box.add(id, `body ${id}`, `client ${id % 2}`)
+  for (const id of range(0, 3)) box.add(id, `body ${id}`, `client ${id % 2}`, 0)
   assert.equal(posted.length, 0)
   await nextTurn()
   assert.equal(posted.length, 1)
@@ -53,7 +53,7 @@ test('bodies travel as UTF-8 in one block per batch; a block holds 128 KiB, a bi
     'h'.repeat(200 * 1024),
     'after',
   ]
-  for (const [id, body] of bodies.entries()) box.add(id, body, '')
+  for (const [id, body] of bodies.entries()) box.add(id, body, '', 0)
   await nextTurn()
   // Two batches went out at the end of the turn; each one taken lets one more go.
   box.taken()
@@ -86,7 +86,7 @@ test('a message event goes in the same block as its record, and formats there to
     payload: Buffer.from('é ✓'),
     ts: 1_706_703_724_960,
   } as const
-  box.add(0, '{"body":0}', 'sub')
+  box.add(0, '{"body":0}', 'sub', 0)
   box.addMessage(1, event, 'sub')
   await nextTurn()
   const [batch] = posted as [JobsMessage]
@@ -103,7 +103,7 @@ test('a message event goes in the same block as its record, and formats there to
 
 test('batches hold at most 1,024 jobs, and at most two wait to be taken', async () => {
   const { box, posted } = outbox()
-  for (const id of range(0, 5000)) box.add(id, 'b', '')
+  for (const id of range(0, 5000)) box.add(id, 'b', '', 0)
   await nextTurn()
   assert.deepEqual(
     posted.map((m) => m.ids.length),
@@ -125,7 +125,7 @@ test('batches hold at most 1,024 jobs, and at most two wait to be taken', async 
 
 test('dropOldest() takes the oldest job waiting here, with its size; a batch goes without the jobs dropped from it', async () => {
   const { box, posted } = outbox()
-  for (const id of range(0, 3000)) box.add(id, `body ${id}`, '')
+  for (const id of range(0, 3000)) box.add(id, `body ${id}`, '', 0)
   await nextTurn()
   const dropped: Array<[number, number]> = []
   for (let i = 0; i < 500; i++) box.dropOldest((id, size) => dropped.push([id, size]))
@@ -155,7 +155,7 @@ test('dropOldest() takes the oldest job waiting here, with its size; a batch goe
 
 test('batches wait here while the delivery thread has no room for them', async () => {
   const { box, posted } = outbox(1500)
-  for (const id of range(0, 3000)) box.add(id, 'b', '')
+  for (const id of range(0, 3000)) box.add(id, 'b', '', 0)
   await nextTurn()
   assert.deepEqual(
     posted.map((m) => m.ids.length),
@@ -168,7 +168,7 @@ test('batches wait here while the delivery thread has no room for them', async (
 
 test('drained() resolves once everything has been handed over; takeAll() empties it, oldest first', async () => {
   const { box } = outbox()
-  for (const id of range(0, 3000)) box.add(id, 'b', '')
+  for (const id of range(0, 3000)) box.add(id, 'b', '', 0)
   let drained = false
   const waiting = box.drained().then(() => {
     drained = true
@@ -179,7 +179,7 @@ test('drained() resolves once everything has been handed over; takeAll() empties
   await waiting
   assert.equal(box.length, 0)
 
-  for (const id of range(3000, 5100)) box.add(id, 'b', '')
+  for (const id of range(3000, 5100)) box.add(id, 'b', '', 0)
   // Two batches are still untaken: everything waits here.
   const taken: number[] = []
   box.takeAll((id) => taken.push(id))

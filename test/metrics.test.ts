@@ -7,7 +7,7 @@ import { Registry } from 'prom-client'
 import { failureReason, REQUEST_DURATION_BUCKETS } from '../src/delivery/delivery-metrics.ts'
 import { createWebhook } from '../src/index.ts'
 import { registerWebhookMetrics, WEBHOOK_METRICS } from '../src/metrics.ts'
-import { parseExposition, sampleValue } from './helpers/prometheus.ts'
+import { parseExposition, sampleSum, sampleValue } from './helpers/prometheus.ts'
 import { startReceiver } from './helpers/receiver.ts'
 import { recordingWebhook } from './helpers/recording-webhook.ts'
 
@@ -52,18 +52,19 @@ test('every stats() counter is a metric, with Prometheus names, and the expositi
 
   const families = parseExposition(await registry.metrics())
   const value = (name: string, labels?: Record<string, string>) => sampleValue(families, name, labels)
+  const sum = (name: string, labels?: Record<string, string>) => sampleSum(families, name, labels)
   assert.deepEqual(
     {
       connack: value('mqtt_webhook_events_matched_total', { event: 'on_client_connack' }),
       publish: value('mqtt_webhook_events_matched_total', { event: 'on_message_publish' }),
-      delivered: value('mqtt_webhook_events_delivered_total'),
-      failed_4xx: value('mqtt_webhook_events_failed_total', { reason: 'http_4xx' }),
-      failed_5xx: value('mqtt_webhook_events_failed_total', { reason: 'http_5xx' }),
+      delivered: sum('mqtt_webhook_events_delivered_total'),
+      failed_4xx: sum('mqtt_webhook_events_failed_total', { reason: 'http_4xx' }),
+      failed_5xx: sum('mqtt_webhook_events_failed_total', { reason: 'http_5xx' }),
       attempts: value('mqtt_webhook_request_duration_seconds_count'),
       attempts_inf: value('mqtt_webhook_request_duration_seconds_bucket', { le: '+Inf' }),
-      retries: value('mqtt_webhook_retries_total'),
-      queue_full: value('mqtt_webhook_events_dropped_total', { reason: 'queue_full' }),
-      closed: value('mqtt_webhook_events_dropped_total', { reason: 'closed' }),
+      retries: sum('mqtt_webhook_retries_total'),
+      queue_full: sum('mqtt_webhook_events_dropped_total', { reason: 'queue_full' }),
+      closed: sum('mqtt_webhook_events_dropped_total', { reason: 'closed' }),
       queued: value('mqtt_webhook_queued_events'),
       inflight: value('mqtt_webhook_inflight_requests'),
       errors: value('mqtt_webhook_errors_total'),
@@ -109,7 +110,7 @@ test('every stats() counter is a metric, with Prometheus names, and the expositi
   webhook.handle(connack('c4'))
   await webhook.flush()
   const again = parseExposition(await registry.metrics())
-  assert.equal(sampleValue(again, 'mqtt_webhook_events_delivered_total'), 4)
+  assert.equal(sampleSum(again, 'mqtt_webhook_events_delivered_total'), 4)
 
   unregister()
   assert.equal(await registry.metrics(), '\n')
@@ -213,11 +214,11 @@ test('request durations and failure reasons, through the delivery thread, scrape
       failed: Object.fromEntries(
         ['http_4xx', 'http_5xx', 'http_other', 'timeout', 'network', 'tls', 'other'].map((reason) => [
           reason,
-          value('mqtt_webhook_events_failed_total', { reason }),
+          sampleSum(families, 'mqtt_webhook_events_failed_total', { reason }),
         ]),
       ),
-      refused: value('mqtt_webhook_refused_events_failed_total', { reason: 'network' }),
-      refusedOther: value('mqtt_webhook_refused_events_failed_total', { reason: 'other' }),
+      refused: sampleSum(families, 'mqtt_webhook_refused_events_failed_total', { reason: 'network' }),
+      refusedOther: sampleSum(families, 'mqtt_webhook_refused_events_failed_total', { reason: 'other' }),
       refusedAttempts: value('mqtt_webhook_refused_request_duration_seconds_count'),
     },
     {
@@ -323,8 +324,9 @@ test('a prefix lets two webhooks share a registry; the same name twice throws', 
   second.handle(connack('x'))
   await second.flush()
   const families = parseExposition(await registry.metrics())
-  assert.equal(sampleValue(families, 'mqtt_webhook_events_delivered_total'), 0)
-  assert.equal(sampleValue(families, 'mqtt_webhook_audit_events_delivered_total'), 1)
+  const connacks = { event: 'on_client_connack' }
+  assert.equal(sampleValue(families, 'mqtt_webhook_events_delivered_total', connacks), 0)
+  assert.equal(sampleValue(families, 'mqtt_webhook_audit_events_delivered_total', connacks), 1)
   // options.send runs on this thread, through the same dispatcher: its attempts are timed too.
   assert.equal(sampleValue(families, 'mqtt_webhook_audit_request_duration_seconds_count'), 1)
   assert.equal(sampleValue(families, 'mqtt_webhook_request_duration_seconds_count'), 0)

@@ -11,7 +11,6 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import { ROOT } from './helpers/cli-process.ts'
-import { startReceiver } from './helpers/receiver.ts'
 
 const run = promisify(execFile)
 const dir = mkdtempSync(join(tmpdir(), 'mqtt-webhook-package-'))
@@ -141,18 +140,35 @@ test('CommonJS: require(mqtt-webhook) from a .cjs file', async () => {
   assert.equal(stdout, POSTED)
 })
 
-test('`node --input-type=module -e`: the delivery thread starts and posts over HTTP', async (t) => {
-  const receiver = await startReceiver()
-  t.after(() => receiver.close())
-  const script = `import { createWebhook } from 'mqtt-webhook'
-const webhook = createWebhook({ url: ${JSON.stringify(receiver.url)}, events: [{ event: 'on_client_connack' }] })
-webhook.on('error', (error) => console.log('error:', error.message))
+/**
+ * A real delivery through the delivery thread (not `options.send`): it loads axios' browser bundle and
+ * undici's files by path, which must be in a production install. Run as a file and as `--input-type=module
+ * -e`, a flag a worker thread would inherit and refuse.
+ */
+const DELIVER = `import { createServer } from 'node:http'
+import { createWebhook } from 'mqtt-webhook'
+const bodies = []
+const server = createServer((request, response) => {
+  let body = ''
+  request.on('data', (chunk) => { body += chunk })
+  request.on('end', () => { bodies.push(body); response.end() })
+}).listen(0, '127.0.0.1')
+await new Promise((resolve) => server.once('listening', resolve))
+const webhook = createWebhook({ url: 'http://127.0.0.1:' + server.address().port + '/hook', events: [{ event: 'on_client_connack' }] })
+webhook.on('failed', (report) => console.log('failed', report.message))
 webhook.handle({ event: 'on_client_connack', clientid: 'c1', proto_ver: 4, keepalive: 60, conn_ack: 'success' })
-await webhook.close({ timeout_ms: 10000 })
-console.log(JSON.stringify({ success: webhook.stats().success }))`
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: project })
-  assert.equal(stdout, '{"success":1}\n')
-  assert.equal((receiver.acceptedBodies()[0] as { clientid: string }).clientid, 'c1')
+await webhook.flush()
+await webhook.close()
+server.close()
+console.log(JSON.stringify(bodies))
+`
+
+test('the delivery thread posts from the installed package, from a file and from --input-type=module -e', async () => {
+  writeFileSync(join(project, 'deliver.mjs'), DELIVER)
+  const fromFile = await run(process.execPath, ['deliver.mjs'], { cwd: project })
+  assert.equal(fromFile.stdout, POSTED)
+  const fromEval = await run(process.execPath, ['--input-type=module', '-e', DELIVER], { cwd: project })
+  assert.equal(fromEval.stdout, POSTED)
 })
 
 test('TypeScript strict with exactOptionalPropertyTypes: ESM and CommonJS consumers compile', async () => {

@@ -1,11 +1,13 @@
 /**
- * What the dispatcher measures beyond its counts: how long each HTTP attempt took (a Prometheus-style
- * histogram) and why each failed event failed. Kept in a flat Float64Array so that, on the delivery
- * thread, it lives in the shared counters the broker's thread reads (`thread-protocol.ts`): nothing to
- * post, nothing allocated per attempt.
+ * What the dispatcher counts of each event's outcome, by event name and reason, and how long each HTTP
+ * attempt took (a Prometheus-style histogram). Kept in a flat Float64Array so that, on the delivery thread,
+ * it lives in the shared counters the broker's thread reads (`thread-protocol.ts`): nothing to post,
+ * nothing allocated per attempt. The totals (`success`, `failed`, `failed_by_reason`...) are sums of the
+ * cells by event, read at once, so that a scrape sees every total equal to the sum of its labels.
  */
+import { HOOK_EVENT_NAMES, type HookEventName } from '../events.ts'
 import { isCertificateError } from '../security/tls.ts'
-import type { FailureReason, RequestDurationStats } from '../webhook-types.ts'
+import type { DropReason, FailureReason, RequestDurationStats, WebhookStats } from '../webhook-types.ts'
 import type { AttemptOutcome } from './retry.ts'
 
 /**
@@ -28,11 +30,45 @@ export const FAILURE_REASONS: readonly FailureReason[] = Object.freeze([
   'other',
 ])
 
+/** Every drop reason, in the order of their cells (and of `DROP_REASONS` in `thread-protocol.ts`). */
+const DROP_REASON_CELLS: readonly DropReason[] = ['queue_full', 'closed', 'queue_bytes_full']
+
+/**
+ * A job's event name as a small integer (its index in `HOOK_EVENT_NAMES`): what a job carries across the
+ * threads, rather than a string.
+ */
+export function eventIndex(name: HookEventName): number {
+  return EVENT_INDEX.get(name) ?? 0
+}
+const EVENT_INDEX: ReadonlyMap<HookEventName, number> = new Map(HOOK_EVENT_NAMES.map((name, i) => [name, i]))
+
 const OTHER = FAILURE_REASONS.indexOf('other')
-/** Cells: one per failure reason, one per bucket and one past the last bound (not cumulative), the sum. */
-const BUCKETS_AT = FAILURE_REASONS.length
-const SUM_AT = BUCKETS_AT + REQUEST_DURATION_BUCKETS.length + 1
-export const DELIVERY_METRICS_CELLS = SUM_AT + 1
+/**
+ * Cells: one per bucket and one past the last bound (not cumulative), the sum; then per event name
+ * (`eventIndex`): delivered, retried, one per failure reason, one per drop reason.
+ */
+const SUM_AT = REQUEST_DURATION_BUCKETS.length + 1
+const EVENTS_AT = SUM_AT + 1
+const DELIVERED = 0
+const RETRIED = 1
+const FAILED_AT = 2
+const DROPPED_AT = FAILED_AT + FAILURE_REASONS.length
+const PER_EVENT = DROPPED_AT + DROP_REASON_CELLS.length
+export const DELIVERY_METRICS_CELLS = EVENTS_AT + HOOK_EVENT_NAMES.length * PER_EVENT
+
+/** What `DeliveryMetrics.read` gives: the outcome counts, totals and by event name, and the durations. */
+export type DeliveryCounts = Required<
+  Pick<
+    WebhookStats,
+    | 'failed_by_reason'
+    | 'request_duration_seconds'
+    | 'delivered_by_event'
+    | 'retried_by_event'
+    | 'failed_by_event'
+    | 'dropped_by_event'
+  >
+> &
+  Pick<WebhookStats, 'success' | 'failed' | 'retried' | 'dropped' | 'dropped_by_reason'>
 
 /** Error codes of an attempt cut by its deadline (ours is `ETIMEDOUT`; the others are Node's and undici's). */
 const TIMEOUT_CODES: ReadonlySet<string> = new Set([
@@ -78,44 +114,109 @@ export class DeliveryMetrics {
     const cells = this.cells
     let i = 0
     while (i < REQUEST_DURATION_BUCKETS.length && seconds > (REQUEST_DURATION_BUCKETS[i] as number)) i++
-    cells[BUCKETS_AT + i] = (cells[BUCKETS_AT + i] as number) + 1
+    cells[i] = (cells[i] as number) + 1
     cells[SUM_AT] = (cells[SUM_AT] as number) + seconds
   }
 
-  /** One event given up on, for the reason of its last attempt. */
-  failed(outcome: AttemptOutcome): void {
-    const at = reasonIndex(outcome)
-    this.cells[at] = (this.cells[at] as number) + 1
+  /** One event delivered; `event` is its `eventIndex`. */
+  delivered(event: number): void {
+    this.#add(event, DELIVERED, 1)
+  }
+
+  /** One event's attempt to be retried. */
+  retried(event: number): void {
+    this.#add(event, RETRIED, 1)
+  }
+
+  /** One event given up on (or `count` of them), for the reason of its last attempt. */
+  failed(outcome: AttemptOutcome, event: number, count = 1): void {
+    this.#add(event, FAILED_AT + reasonIndex(outcome), count)
+  }
+
+  /** One event dropped (or `count` of them). */
+  dropped(reason: DropReason, event: number, count = 1): void {
+    this.#add(event, DROPPED_AT + DROP_REASON_CELLS.indexOf(reason), count)
+  }
+
+  #add(event: number, cell: number, count: number): void {
+    const at = EVENTS_AT + event * PER_EVENT + cell
+    this.cells[at] = (this.cells[at] as number) + count
   }
 
   /**
-   * The counts of `cells` (read on either thread). Buckets are cumulated here, from per-bucket cells, so
-   * that a read racing the delivery thread's writes still sees them non-decreasing and the last equal to
-   * the count.
+   * The counts of `cells` (read on either thread), plus the outcomes of `more` (another instance's cells,
+   * counted elsewhere). Buckets are cumulated here, from per-bucket cells, so that a read racing the
+   * delivery thread's writes still sees them non-decreasing and the last equal to the count. By event
+   * name: the names with any count, each with every reason.
    */
-  static read(
-    cells: Float64Array,
-    otherFailures = 0,
-  ): { failed_by_reason: Record<FailureReason, number>; request_duration_seconds: RequestDurationStats } {
-    const failed = {} as Record<FailureReason, number>
-    FAILURE_REASONS.forEach((reason, i) => {
-      failed[reason] = (cells[i] as number) + (i === OTHER ? otherFailures : 0)
-    })
-    const counts: number[] = []
-    let total = 0
-    for (let i = 0; i < REQUEST_DURATION_BUCKETS.length; i++) {
-      total += cells[BUCKETS_AT + i] as number
-      counts.push(total)
+  static read(cells: Float64Array, more?: Float64Array): DeliveryCounts {
+    const counts: DeliveryCounts = {
+      success: 0,
+      failed: 0,
+      retried: 0,
+      dropped: 0,
+      failed_by_reason: { ...NO_FAILURES },
+      dropped_by_reason: { ...NO_DROPS },
+      delivered_by_event: {},
+      retried_by_event: {},
+      failed_by_event: {},
+      dropped_by_event: {},
+      request_duration_seconds: durations(cells),
     }
-    total += cells[BUCKETS_AT + REQUEST_DURATION_BUCKETS.length] as number
-    return {
-      failed_by_reason: failed,
-      request_duration_seconds: {
-        buckets: [...REQUEST_DURATION_BUCKETS],
-        counts,
-        sum: cells[SUM_AT] as number,
-        count: total,
-      },
+    // One copy of the cells by event, read once: the totals are the sums of what the labels show.
+    const values = cells.slice(EVENTS_AT)
+    if (more !== undefined)
+      for (let i = 0; i < values.length; i++)
+        values[i] = (values[i] as number) + (more[EVENTS_AT + i] as number)
+    for (let e = 0; e < HOOK_EVENT_NAMES.length; e++) {
+      const at = e * PER_EVENT
+      let any = false
+      for (let i = at; i < at + PER_EVENT && !any; i++) any = values[i] !== 0
+      if (!any) continue
+      const name = HOOK_EVENT_NAMES[e] as HookEventName
+      const delivered = values[at + DELIVERED] as number
+      const retried = values[at + RETRIED] as number
+      counts.delivered_by_event[name] = delivered
+      counts.retried_by_event[name] = retried
+      counts.success += delivered
+      counts.retried += retried
+      const failed = { ...NO_FAILURES }
+      for (let i = 0; i < FAILURE_REASONS.length; i++) {
+        const reason = FAILURE_REASONS[i] as FailureReason
+        const value = values[at + FAILED_AT + i] as number
+        failed[reason] = value
+        counts.failed_by_reason[reason] += value
+        counts.failed += value
+      }
+      counts.failed_by_event[name] = failed
+      const dropped = { ...NO_DROPS }
+      for (let i = 0; i < DROP_REASON_CELLS.length; i++) {
+        const reason = DROP_REASON_CELLS[i] as DropReason
+        const value = values[at + DROPPED_AT + i] as number
+        dropped[reason] = value
+        counts.dropped_by_reason[reason] += value
+        counts.dropped += value
+      }
+      counts.dropped_by_event[name] = dropped
     }
+    return counts
   }
+}
+
+function zeros<K extends string>(keys: readonly K[]): Readonly<Record<K, number>> {
+  return Object.freeze(Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>)
+}
+/** Copied by spreading: a literal's shape, which a record built key by key does not get. */
+const NO_FAILURES = zeros(FAILURE_REASONS)
+const NO_DROPS = zeros(DROP_REASON_CELLS)
+
+function durations(cells: Float64Array): RequestDurationStats {
+  const counts: number[] = []
+  let total = 0
+  for (let i = 0; i < REQUEST_DURATION_BUCKETS.length; i++) {
+    total += cells[i] as number
+    counts.push(total)
+  }
+  total += cells[REQUEST_DURATION_BUCKETS.length] as number
+  return { buckets: [...REQUEST_DURATION_BUCKETS], counts, sum: cells[SUM_AT] as number, count: total }
 }

@@ -110,6 +110,7 @@ export class Dispatcher implements Delivery {
   enqueue(job: DeliveryJob): void {
     const entry: Entry = {
       id: job.id,
+      eventIndex: job.eventIndex,
       body: job.body,
       key: job.key,
       older: undefined,
@@ -148,8 +149,8 @@ export class Dispatcher implements Delivery {
     this.#pump()
   }
 
-  stats(): DispatcherStats {
-    const dropped = this.#dropped
+  /** What `stats()` says of now, without the counts: what the delivery thread publishes on every turn. */
+  levels(): Pick<DispatcherStats, 'queued' | 'queued_bytes' | 'inflight' | 'paused' | 'paused_until'> {
     const pausedUntil = this.#gate.pausedUntil()
     const bytes = this.#options.budget.usage
     return {
@@ -159,12 +160,20 @@ export class Dispatcher implements Delivery {
       inflight_bytes: bytes.inflight,
       paused: pausedUntil !== undefined,
       paused_until: pausedUntil ?? null,
+    }
+  }
+
+  stats(): DispatcherStats {
+    const dropped = this.#dropped
+    return {
+      // Its own counts below are the same as these sums, counted at the same places.
+      ...DeliveryMetrics.read(this.#metrics.cells),
+      ...this.levels(),
       success: this.#success,
       failed: this.#failed,
       retried: this.#retried,
       dropped: dropped.queue_full + dropped.queue_bytes_full + dropped.closed,
       dropped_by_reason: { ...dropped },
-      ...DeliveryMetrics.read(this.#metrics.cells),
     }
   }
 
@@ -559,6 +568,7 @@ export class Dispatcher implements Delivery {
     // It waits again: it needs its room back.
     if (!this.#reserve(entry)) return
     this.#retried += entry.batch?.length ?? 1
+    for (const member of entry.batch ?? [entry]) this.#metrics.retried(member.eventIndex)
     const { baseDelay, maxDelay } = this.#options.retry
     // The pause, if the endpoint asked for one, already holds it back that long.
     const delay = outcome.retryAfterMs ?? backoffDelay(entry.attempts, baseDelay, maxDelay)
@@ -600,6 +610,7 @@ export class Dispatcher implements Delivery {
     const attempts = entry.attempts
     for (const member of entry.batch ?? [entry]) {
       this.#success++
+      this.#metrics.delivered(member.eventIndex)
       this.#finish(member)
       this.#callbacks.delivered(member.id, attempts, status)
     }
@@ -615,7 +626,7 @@ export class Dispatcher implements Delivery {
 
   #failOne(entry: Entry, outcome: AttemptOutcome): void {
     this.#failed++
-    this.#metrics.failed(outcome)
+    this.#metrics.failed(outcome, entry.eventIndex)
     this.#finish(entry)
     this.#callbacks.failed(entry.id, entry.attempts, outcome)
   }
@@ -624,6 +635,7 @@ export class Dispatcher implements Delivery {
     const attempts = entry.attempts
     for (const member of entry.batch ?? [entry]) {
       this.#dropped[reason]++
+      this.#metrics.dropped(reason, member.eventIndex)
       this.#finish(member)
       this.#callbacks.dropped(member.id, attempts, reason)
     }

@@ -19,6 +19,8 @@ export type Body = string | Buffer
 export interface DeliveryJob {
   /** Names the event (the front turns it into the `webhook-id`); a number, so a waiting job holds no string for it. */
   id: number
+  /** Its event's name, as its index in `HOOK_EVENT_NAMES` (`eventIndex()`): outcomes are counted by event name. */
+  eventIndex: number
   /** The exact body, or a promise of it while a big payload is being encoded. */
   body: Body | Promise<string>
   /** Events with the same key are delivered one at a time, in order (with `ordered`). */
@@ -96,7 +98,15 @@ export interface DispatcherOptions {
 export type DispatcherStats = Required<
   Pick<
     WebhookStats,
-    'paused' | 'paused_until' | 'failed_by_reason' | 'request_duration_seconds' | 'inflight_bytes'
+    | 'paused'
+    | 'paused_until'
+    | 'failed_by_reason'
+    | 'request_duration_seconds'
+    | 'delivered_by_event'
+    | 'failed_by_event'
+    | 'retried_by_event'
+    | 'dropped_by_event'
+    | 'inflight_bytes'
   >
 > &
   Pick<

@@ -7,7 +7,7 @@ import type { ResolvedConfig } from '../config-types.ts'
 import type { HookEvent } from '../events.ts'
 import { signatureHeaders } from '../security/signing.ts'
 import type { WebhookOptions, WebhookResponse } from '../webhook-types.ts'
-import { axios } from './http-libraries.ts'
+import { httpLibraries } from './http-libraries.ts'
 import type { AttemptSender, Body } from './job.ts'
 import { createTransport, type Transport } from './transport.ts'
 
@@ -112,7 +112,7 @@ function headerBuilder(
  * redirects are not followed, environment proxies are ignored.
  */
 function createAxios(transport: Transport): AxiosInstance {
-  return axios.create({
+  return httpLibraries().axios.create({
     adapter: transport.adapter,
     proxy: false,
     maxRedirects: 0,

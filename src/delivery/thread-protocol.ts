@@ -13,8 +13,8 @@ export interface DeliveryThreadData {
   /** Strings that must never appear in a failure message. */
   sensitive: readonly string[]
   /**
-   * Counters the delivery thread keeps current, indexed by `Counter`; then, from `COUNTER_COUNT`, the
-   * dispatcher's `DeliveryMetrics` cells, written in place as attempts end.
+   * Levels the delivery thread keeps current, indexed by `Counter`; then, from `COUNTER_COUNT`, the
+   * dispatcher's `DeliveryMetrics` cells (every outcome, by event name), written in place as jobs end.
    */
   counters: SharedArrayBuffer
   /** The queue's budget cells (`QueueBudget`), shared by both threads. */
@@ -29,16 +29,10 @@ export const Counter = {
   received: 0,
   queued: 1,
   inflight: 2,
-  success: 3,
-  failed: 4,
-  retried: 5,
-  droppedQueueFull: 6,
-  droppedClosed: 7,
   /** Until when the endpoint is paused (ms since the epoch), 0 when it is not. */
-  pausedUntil: 8,
-  droppedQueueBytes: 9,
+  pausedUntil: 3,
 } as const
-export const COUNTER_COUNT = 10
+export const COUNTER_COUNT = 4
 
 /** How a dropped report names its reason across the threads. */
 export const DROP_REASONS: readonly DropReason[] = ['queue_full', 'closed', 'queue_bytes_full']
@@ -46,10 +40,19 @@ export const DROP_REASONS: readonly DropReason[] = ['queue_full', 'closed', 'que
 export type ToDeliveryThread =
   /**
    * Jobs in arrival order. Job `i`'s body is the UTF-8 of `bytes[offsets[i], offsets[i + 1])`, and `bytes`
-   * is transferred, not copied. `keys` only when delivery is ordered per client. Jobs are numbered in
-   * hand-over order (`Claims`), from 0: the first job of this message is `seq`.
+   * is transferred, not copied. `events[i]` is its event's `eventIndex`. `keys` only when delivery is
+   * ordered per client. Jobs are numbered in hand-over order (`Claims`), from 0: the first job of this
+   * message is `seq`.
    */
-  | { type: 'jobs'; seq: number; ids: number[]; offsets: number[]; bytes: ArrayBuffer; keys?: string[] }
+  | {
+      type: 'jobs'
+      seq: number
+      ids: number[]
+      events: number[]
+      offsets: number[]
+      bytes: ArrayBuffer
+      keys?: string[]
+    }
   | { type: 'flush'; seq: number }
   | { type: 'close'; timeoutMs: number }
 

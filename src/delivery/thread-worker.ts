@@ -98,11 +98,19 @@ port.on('message', (message: ToDeliveryThread) => {
 })
 
 /** Bodies stay bytes, views of the batch's block: waiting in the queue they are no work for the garbage collector. */
-function takeJobs({ seq, ids, offsets, bytes, keys }: Extract<ToDeliveryThread, { type: 'jobs' }>): void {
+function takeJobs({
+  seq,
+  ids,
+  events,
+  offsets,
+  bytes,
+  keys,
+}: Extract<ToDeliveryThread, { type: 'jobs' }>): void {
   const block = Buffer.from(bytes)
   for (let i = 0; i < ids.length; i++) {
     const body = block.subarray(offsets[i], offsets[i + 1])
-    dispatcher.enqueue({ id: ids[i] as number, body, key: keys?.[i] ?? '', seq: seq + i })
+    const eventIndex = events[i] as number
+    dispatcher.enqueue({ id: ids[i] as number, eventIndex, body, key: keys?.[i] ?? '', seq: seq + i })
   }
   counters[Counter.received] = (counters[Counter.received] ?? 0) + ids.length
   publishCounters()
@@ -141,17 +149,12 @@ function reply(message: FromDeliveryThread): void {
   port?.postMessage(message)
 }
 
+/** The outcomes are counted in place (`DeliveryMetrics`); these are the levels. */
 function publishCounters(): void {
-  const stats = dispatcher.stats()
-  counters[Counter.queued] = stats.queued
-  counters[Counter.inflight] = stats.inflight
-  counters[Counter.success] = stats.success
-  counters[Counter.failed] = stats.failed
-  counters[Counter.retried] = stats.retried
-  counters[Counter.droppedQueueFull] = stats.dropped_by_reason.queue_full
-  counters[Counter.droppedClosed] = stats.dropped_by_reason.closed
-  counters[Counter.droppedQueueBytes] = stats.dropped_by_reason.queue_bytes_full
-  counters[Counter.pausedUntil] = stats.paused_until ?? 0
+  const levels = dispatcher.levels()
+  counters[Counter.queued] = levels.queued
+  counters[Counter.inflight] = levels.inflight
+  counters[Counter.pausedUntil] = levels.paused_until ?? 0
 }
 
 /** Structured cloning turns Buffers into plain Uint8Arrays; TLS options and HMAC keys want Buffers. */

@@ -14,11 +14,17 @@
  */
 import type { Worker } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
+import { HOOK_EVENT_NAMES } from '../events.ts'
 import { serializeEvent } from '../format.ts'
 import type { DeliveryPriority, DropReason } from '../webhook-types.ts'
 import { startSiblingWorker } from '../worker-thread.ts'
 import { Claims, QueueBudget } from './budget.ts'
-import { DELIVERY_METRICS_CELLS, DeliveryMetrics } from './delivery-metrics.ts'
+import {
+  DELIVERY_METRICS_CELLS,
+  type DeliveryCounts,
+  DeliveryMetrics,
+  eventIndex,
+} from './delivery-metrics.ts'
 import { HandedOver } from './handed-over.ts'
 import {
   type Body,
@@ -30,6 +36,7 @@ import {
 } from './job.ts'
 import { type MessageHookEvent, recordBound } from './message-record.ts'
 import { Outbox } from './outbox.ts'
+import type { AttemptOutcome } from './retry.ts'
 import {
   COUNTER_COUNT,
   Counter,
@@ -83,17 +90,19 @@ export class DeliveryThread implements Delivery {
   #encoding = 0
   /** The room they hold (their hints). */
   #encodingBytes = 0
-  /** Jobs taken since the start. */
-  #accepted = 0
   readonly #heldBehind = new Map<string, DeliveryJob[]>()
   /** The jobs whose body is being encoded, so that close() can settle them at its deadline. */
   readonly #encodingJobs = new Set<DeliveryJob>()
   #encodingDone: Array<() => void> = []
   #flushSeq = 0
   readonly #flushWaiters = new Map<number, () => void>()
-  /** Jobs settled on this side, not the delivery thread's: taken after close, unencodable, or lost with the thread. */
-  readonly #droppedHere: Record<DropReason, number> = { queue_full: 0, queue_bytes_full: 0, closed: 0 }
-  #failedHere = 0
+  /**
+   * Jobs settled on this side, not the delivery thread's, by event name: taken after close, dropped to make
+   * room, unencodable, or lost with the thread.
+   */
+  readonly #here = new DeliveryMetrics()
+  /** Jobs taken since the start, by `eventIndex` (what #abandon and #lost settle in bulk is counted from it). */
+  readonly #acceptedByEvent = new Float64Array(HOOK_EVENT_NAMES.length)
   /** The delivery thread's last figures, once close() settled what it had not (it may be starved). */
   #frozen: Float64Array | undefined
   #broken: Error | undefined
@@ -120,28 +129,32 @@ export class DeliveryThread implements Delivery {
         const { ids, offsets } = batch
         const seq = this.#posted
         for (let i = 0; i < ids.length; i++)
-          this.#handedOver.push(ids[i] as number, (offsets[i + 1] as number) - (offsets[i] as number))
+          this.#handedOver.push(
+            ids[i] as number,
+            (offsets[i + 1] as number) - (offsets[i] as number),
+            batch.events[i] as number,
+          )
         this.#posted += ids.length
         this.#post({ ...batch, seq })
       },
     })
-    // Started now, so that it is ready by the first event (it takes ~200 ms to load: `http-libraries.ts`).
+    // Started now, so that it is ready by the first event (loading it takes ~100 ms: `docs/delivery.md`, "Start").
     this.#workerStarted()
   }
 
   enqueue(job: DeliveryJob): void {
-    this.#accepted++
+    addAt(this.#acceptedByEvent, job.eventIndex, 1)
     this.#outstanding++
     if (this.#outstanding === 1) this.#worker?.ref()
     if (this.#closing !== undefined) {
-      this.#drop(job.id, 'closed')
+      this.#drop(job.id, 'closed', job.eventIndex)
       return
     }
-    if (!this.#reserve(job.id, bytesOf(job))) return
+    if (!this.#reserve(job.id, bytesOf(job), job.eventIndex)) return
     const held = this.#ordered ? this.#heldBehind.get(job.key) : undefined
     if (held !== undefined) held.push(job)
     else if (job.body instanceof Promise) this.#awaitBody(job, job.body)
-    else this.#add(job.id, job.body, job.key)
+    else this.#add(job.id, job.body, job.key, job.eventIndex)
   }
 
   /**
@@ -150,19 +163,19 @@ export class DeliveryThread implements Delivery {
    * started yet, then those still here. When none is left (the delivery thread holds the rest, waiting for
    * retries), the new job is dropped itself. False when it was.
    */
-  #reserve(id: number, bytes: number): boolean {
+  #reserve(id: number, bytes: number, event: number): boolean {
     const budget = this.#budget
     if (!budget.fitsAlone(bytes)) {
-      this.#drop(id, 'queue_bytes_full')
+      this.#drop(id, 'queue_bytes_full', event)
       return false
     }
     for (let full = budget.reserve(bytes); full !== undefined; full = budget.reserve(bytes)) {
-      const dropOldest = (oldest: number, size: number) => {
+      const dropOldest = (oldest: number, size: number, oldestEvent: number) => {
         budget.release(size)
-        this.#drop(oldest, full)
+        this.#drop(oldest, full, oldestEvent)
       }
       if (!this.#handedOver.revokeOldest(dropOldest) && !this.#outbox.dropOldest(dropOldest)) {
-        this.#drop(id, full)
+        this.#drop(id, full, event)
         return false
       }
     }
@@ -176,35 +189,29 @@ export class DeliveryThread implements Delivery {
       this.#broken === undefined &&
       !(this.#ordered && this.#heldBehind.has(key))
     if (!usual) {
-      this.enqueue({ id, body: serializeEvent(event, this.#options.config.encoding), key })
+      const body = serializeEvent(event, this.#options.config.encoding)
+      this.enqueue({ id, body, key, eventIndex: eventIndex(event.event) })
       return
     }
-    this.#accepted++
+    addAt(this.#acceptedByEvent, eventIndex(event.event), 1)
     this.#outstanding++
     if (this.#outstanding === 1) this.#worker?.ref()
-    if (this.#reserve(id, recordBound(event))) this.#outbox.addMessage(id, event, key)
+    if (this.#reserve(id, recordBound(event), eventIndex(event.event)))
+      this.#outbox.addMessage(id, event, key)
   }
 
   stats(): DispatcherStats {
     const frozen = this.#frozen
     const counters = frozen ?? this.#counters
-    const here = this.#droppedHere
-    const queueFull = (counters[Counter.droppedQueueFull] ?? 0) + here.queue_full
-    const queueBytes = (counters[Counter.droppedQueueBytes] ?? 0) + here.queue_bytes_full
-    const closed = (counters[Counter.droppedClosed] ?? 0) + here.closed
     const bytes = this.#budget.usage
     return {
       queued: frozen ? 0 : this.#budget.count,
       queued_bytes: frozen ? 0 : bytes.queued,
       inflight: frozen ? 0 : (counters[Counter.inflight] ?? 0),
       inflight_bytes: frozen ? 0 : bytes.inflight,
-      success: counters[Counter.success] ?? 0,
-      failed: (counters[Counter.failed] ?? 0) + this.#failedHere,
-      retried: counters[Counter.retried] ?? 0,
-      dropped: queueFull + queueBytes + closed,
-      dropped_by_reason: { queue_full: queueFull, queue_bytes_full: queueBytes, closed },
-      // Those failed on this side have no attempt behind them: no body, or no thread.
-      ...DeliveryMetrics.read(counters.subarray(COUNTER_COUNT), this.#failedHere),
+      // The delivery thread's outcomes, as it writes them, and those settled on this side (dropped from
+      // the queue, or failed with no attempt behind them: no body, or no thread).
+      ...DeliveryMetrics.read(counters.subarray(COUNTER_COUNT), this.#here.cells),
       ...pauseOf(counters[Counter.pausedUntil] ?? 0),
     }
   }
@@ -246,7 +253,7 @@ export class DeliveryThread implements Delivery {
     await Promise.race([this.#encodingSettled(), untilDeadline()])
     this.#dropEncoding()
     await Promise.race([this.#outbox.drained(), untilDeadline()])
-    this.#outbox.takeAll((id, size) => this.#dropReserved(id, size, 'closed'))
+    this.#outbox.takeAll((id, size, event) => this.#dropReserved(id, size, 'closed', event))
     const worker = this.#worker
     if (worker === undefined) return
     const closed = new Promise<boolean>((resolve) => {
@@ -283,16 +290,34 @@ export class DeliveryThread implements Delivery {
     this.#budget.releaseMany(count, bytes)
     this.#frozen = Float64Array.from(this.#counters)
     const now = this.stats()
-    this.#droppedHere.closed += Math.max(0, this.#accepted - (now.success + now.failed + now.dropped))
+    this.#settleByEvent(now, (event, count) => this.#here.dropped('closed', event, count))
     this.#outstanding = 0
     this.#options.callbacks.abandoned()
     for (const resolve of this.#flushWaiters.values()) resolve()
     this.#flushWaiters.clear()
   }
 
-  #dropReserved(id: number, size: number, reason: DropReason): void {
+  /**
+   * Counts, by event name, the jobs taken and not accounted for (delivered, failed or dropped) in `now`,
+   * less those still `aside` (by `eventIndex`): what #abandon and #lost settle in bulk.
+   */
+  #settleByEvent(
+    now: DeliveryCounts,
+    settle: (event: number, count: number) => void,
+    aside?: Float64Array,
+  ): void {
+    HOOK_EVENT_NAMES.forEach((name, event) => {
+      let settled = (now.delivered_by_event[name] ?? 0) + (aside?.[event] ?? 0)
+      for (const count of Object.values(now.failed_by_event[name] ?? {})) settled += count
+      for (const count of Object.values(now.dropped_by_event[name] ?? {})) settled += count
+      const left = (this.#acceptedByEvent[event] as number) - settled
+      if (left > 0) settle(event, left)
+    })
+  }
+
+  #dropReserved(id: number, size: number, reason: DropReason, event: number): void {
     this.#budget.release(size)
-    this.#drop(id, reason)
+    this.#drop(id, reason, event)
   }
 
   /** The job waits here while its body is encoded, holding the room of its hint. */
@@ -309,13 +334,14 @@ export class DeliveryThread implements Delivery {
       const held = this.#ordered ? this.#heldBehind.get(job.key) : undefined
       this.#heldBehind.delete(job.key)
       this.#budget.release(bytesOf(job))
-      if (text === undefined) this.#fail(job.id, 'ERR_SERIALIZE', 'the body could not be encoded')
-      else if (this.#closing !== undefined) this.#drop(job.id, 'closed')
-      else if (this.#reserve(job.id, Buffer.byteLength(text))) this.#add(job.id, text, job.key)
+      const event = job.eventIndex
+      if (text === undefined) this.#fail(job.id, 'ERR_SERIALIZE', 'the body could not be encoded', event)
+      else if (this.#closing !== undefined) this.#drop(job.id, 'closed', event)
+      else if (this.#reserve(job.id, Buffer.byteLength(text), event)) this.#add(job.id, text, job.key, event)
       // The jobs held behind it go now, in order (one of them may be waiting for its own body).
       for (const next of held ?? []) {
         this.#outstanding--
-        this.#accepted--
+        addAt(this.#acceptedByEvent, next.eventIndex, -1)
         this.#budget.release(bytesOf(next))
         this.enqueue(next)
       }
@@ -333,10 +359,10 @@ export class DeliveryThread implements Delivery {
       this.#encodingJobs.delete(job)
       this.#encoding--
       this.#encodingBytes -= bytesOf(job)
-      this.#dropReserved(job.id, bytesOf(job), 'closed')
+      this.#dropReserved(job.id, bytesOf(job), 'closed', job.eventIndex)
       const held = this.#ordered ? this.#heldBehind.get(job.key) : undefined
       this.#heldBehind.delete(job.key)
-      for (const next of held ?? []) this.#dropReserved(next.id, bytesOf(next), 'closed')
+      for (const next of held ?? []) this.#dropReserved(next.id, bytesOf(next), 'closed', next.eventIndex)
     }
     for (const resolve of this.#encodingDone.splice(0)) resolve()
   }
@@ -347,13 +373,13 @@ export class DeliveryThread implements Delivery {
   }
 
   /** Adds a job whose room is reserved. */
-  #add(id: number, body: Body, key: string): void {
+  #add(id: number, body: Body, key: string, event: number): void {
     if (this.#broken !== undefined) {
       this.#budget.release(bodyBytes(body))
-      this.#fail(id, 'ERR_DELIVERY_THREAD', `the delivery thread failed: ${this.#broken.message}`)
+      this.#fail(id, 'ERR_DELIVERY_THREAD', `the delivery thread failed: ${this.#broken.message}`, event)
       return
     }
-    this.#outbox.add(id, body, key)
+    this.#outbox.add(id, body, key, event)
   }
 
   /** Messages go in order: a flush or close is sent only once the outbox has handed over every job. */
@@ -427,15 +453,16 @@ export class DeliveryThread implements Delivery {
       this.#worker?.unref()
   }
 
-  #drop(id: number, reason: DropReason): void {
-    this.#droppedHere[reason]++
+  #drop(id: number, reason: DropReason, event: number): void {
+    this.#here.dropped(reason, event)
     this.#options.callbacks.dropped(id, 0, reason)
     this.#settled(1)
   }
 
-  #fail(id: number, code: string, message: string): void {
-    this.#failedHere++
-    this.#options.callbacks.failed(id, 0, { kind: 'fail', code, message })
+  #fail(id: number, code: string, message: string, event: number): void {
+    const outcome: AttemptOutcome = { kind: 'fail', code, message }
+    this.#here.failed(outcome, event)
+    this.#options.callbacks.failed(id, 0, outcome)
     this.#settled(1)
   }
 
@@ -455,19 +482,27 @@ export class DeliveryThread implements Delivery {
     // thread is gone); only their room stays reserved.
     let aside = this.#encoding
     let asideBytes = 0
+    const asideByEvent = new Float64Array(HOOK_EVENT_NAMES.length)
+    for (const job of this.#encodingJobs) addAt(asideByEvent, job.eventIndex, 1)
     for (const held of this.#heldBehind.values())
       for (const job of held) {
         aside++
         asideBytes += bytesOf(job)
+        addAt(asideByEvent, job.eventIndex, 1)
       }
     this.#budget.reset(aside, asideBytes + this.#encodingBytes)
-    this.#failedHere += this.#outstanding - aside
+    const lost: AttemptOutcome = { kind: 'fail', code: 'ERR_DELIVERY_THREAD', message: error.message }
+    this.#settleByEvent(this.stats(), (event, count) => this.#here.failed(lost, event, count), asideByEvent)
     this.#outstanding = aside
     this.#options.callbacks.lost(error)
     for (const resolve of this.#flushWaiters.values()) resolve()
     this.#flushWaiters.clear()
     this.#closed?.()
   }
+}
+
+function addAt(counts: Float64Array, index: number, by: number): void {
+  counts[index] = (counts[index] ?? 0) + by
 }
 
 /** The room a job takes while it waits: its body's bytes, or while the body is encoded, its hint. */

@@ -14,7 +14,7 @@ import { rootCertificates } from 'node:tls'
 import type { AxiosAdapter, AxiosError, AxiosResponse, InternalAxiosRequestConfig } from 'axios'
 import type { ResolvedConfig } from '../config-types.ts'
 import { createTlsConnector, type TlsConnector } from '../security/tls.ts'
-import { axios, Pool } from './http-libraries.ts'
+import { type HttpLibraries, httpLibraries } from './http-libraries.ts'
 
 /** Bytes of a response body read (and thrown away) so that its connection can be reused. */
 export const RESPONSE_BODY_CAP = 4096
@@ -29,6 +29,7 @@ export interface Transport {
 
 /** One pool to the origin of `config.url`; requests to any other url are refused (the webhook has one endpoint). */
 export function createTransport(config: ResolvedConfig): Transport {
+  const { axios, Pool, request: undiciRequest } = httpLibraries()
   const url = new URL(config.url)
   const connector = createTlsConnector(
     url.protocol === 'https:' ? tlsOptions(config.tls) : undefined,
@@ -57,9 +58,9 @@ export function createTransport(config: ResolvedConfig): Transport {
       headers.authorization = authorization
     }
     const signal = request.signal as AbortSignal | undefined
-    let response: Awaited<ReturnType<InstanceType<typeof Pool>['request']>>
+    let response: Awaited<ReturnType<HttpLibraries['request']>>
     try {
-      response = await pool.request({
+      response = await undiciRequest(pool, {
         path,
         method: 'POST',
         headers,
@@ -68,7 +69,7 @@ export function createTransport(config: ResolvedConfig): Transport {
         idempotent,
       })
     } catch (error) {
-      throw requestError(error, request, connector)
+      throw requestError(axios, error, request, connector)
     }
     // Behind the answer, bounded in bytes and by the attempt's deadline; a body cut short closes its connection.
     response.body
@@ -94,6 +95,7 @@ export function createTransport(config: ResolvedConfig): Transport {
 
 /** An axios error, as axios' own adapters throw, with the socket's code (or ours for a refused client certificate). */
 function requestError(
+  axios: HttpLibraries['axios'],
   error: unknown,
   request: InternalAxiosRequestConfig,
   connector: TlsConnector,

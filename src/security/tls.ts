@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { type TLSSocket, connect as tlsConnect } from 'node:tls'
 import type { buildConnector as BuildConnector } from 'undici'
 import type { ResolvedConfig, TlsConfig } from '../config-types.ts'
-import { buildConnector } from '../delivery/http-libraries.ts'
+import { httpLibraries } from '../delivery/http-libraries.ts'
 import { WebhookConfigError } from '../errors.ts'
 
 export type ResolvedTls = NonNullable<ResolvedConfig['tls']>
@@ -292,7 +292,7 @@ export function createTlsConnector(
   const base =
     options?.servername === ''
       ? connectWithoutServerName(options, timeoutMs)
-      : buildConnector({ ...options, timeout: timeoutMs, keepAlive: true })
+      : httpLibraries().buildConnector({ ...options, timeout: timeoutMs, keepAlive: true })
   if (options === undefined) return { connect: base, refusal: () => undefined }
   watchUndiciSockets()
   const handshakes = new WeakMap<object, number>()

@@ -104,3 +104,24 @@ export function sampleValue(
         return sample.value
   throw new Error(`no sample ${name}${JSON.stringify(labels)}`)
 }
+
+/**
+ * The sum of the samples named `name` whose labels include `labels` (others may differ): what PromQL's
+ * `sum(name{labels})` gives, e.g. failures of one reason over every event name.
+ */
+export function sampleSum(
+  families: Map<string, MetricFamily>,
+  name: string,
+  labels: Record<string, string> = {},
+): number {
+  let sum = 0
+  let found = false
+  for (const family of families.values())
+    for (const sample of family.samples)
+      if (sample.name === name && Object.entries(labels).every(([k, v]) => sample.labels[k] === v)) {
+        sum += sample.value
+        found = true
+      }
+  if (!found) throw new Error(`no sample ${name}${JSON.stringify(labels)}`)
+  return sum
+}

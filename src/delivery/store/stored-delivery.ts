@@ -6,6 +6,7 @@
 import type { PayloadEncoding } from '../../config-types.ts'
 import type { HookEventName } from '../../events.ts'
 import type { DropReason } from '../../webhook-types.ts'
+import { eventIndex } from '../delivery-metrics.ts'
 import type { Delivery, DeliveryJob, DispatcherCallbacks, DispatcherStats } from '../job.ts'
 import { formatRecord, isRecord, type MessageHookEvent, recordBound, writeRecord } from '../message-record.ts'
 import type { DeadLetterFilter, QueueStore, StoredEvent } from './types.ts'
@@ -40,7 +41,7 @@ export class StoredDelivery implements Delivery {
       ? (id, event, key) => {
           const record = toRecord(event)
           this.#keep({ id, event: event.event, key, bytes: record, createdAt: Date.now() })
-          inner.enqueue({ id, body: record, key })
+          inner.enqueue({ id, body: record, key, eventIndex: eventIndex(event.event) })
         }
       : undefined
   }
@@ -120,7 +121,7 @@ export class StoredDelivery implements Delivery {
         : isRecord(bytes)
           ? formatRecord(bytes, this.#encoding)
           : bytes.toString('utf8')
-      this.#inner.enqueue({ id, body, key })
+      this.#inner.enqueue({ id, body, key, eventIndex: eventIndex(event.event) })
     }
     return events.length
   }
