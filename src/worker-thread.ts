@@ -9,11 +9,16 @@ import { Worker, type WorkerOptions } from 'node:worker_threads'
  * A worker running the module `name` next to `callerUrl` (pass `import.meta.url`), with the caller's own
  * extension: `.ts` when run from source, `.js` in the built package.
  */
-export function startSiblingWorker(callerUrl: string, name: string, given: WorkerOptions = {}): Worker {
-  const options = { execArgv: inheritableExecArgv(process.execArgv), ...given }
+export function startSiblingWorker(callerUrl: string, name: string, options: WorkerOptions = {}): Worker {
   const extension = extname(fileURLToPath(callerUrl))
   const url = new URL(`./${name}${extension}`, callerUrl)
-  if (extension !== '.ts') return new Worker(url, options)
+  if (extension !== '.ts') {
+    if (!describesInlineScript(process.execArgv)) return new Worker(url, options)
+    // A worker inherits the parent's Node options, and one started from a file refuses `--input-type`
+    // (`node --input-type=module -e …`): one started from a string takes it. Passing a filtered `execArgv`
+    // instead would make Node reject per-process flags it otherwise leaves out quietly (`--expose-gc`).
+    return new Worker(`import(${JSON.stringify(url.href)})`, { ...options, eval: true })
+  }
   // Node 20 does not run the parent's `--import tsx` hooks in workers: the worker registers tsx itself
   // before importing its module (tsx is a dev dependency, and only source checkouts run `.ts`).
   let tsxApi: string
@@ -27,16 +32,7 @@ export function startSiblingWorker(callerUrl: string, name: string, given: Worke
   return new Worker(bootstrap, { ...options, eval: true })
 }
 
-/**
- * The parent's Node options a worker can take. `--input-type` describes the parent's `-e` or stdin script
- * (`node --input-type=module -e …`); a worker started from a file refuses to start with it.
- */
-export function inheritableExecArgv(execArgv: readonly string[]): string[] {
-  const kept: string[] = []
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i] as string
-    if (arg === '--input-type') i++
-    else if (!arg.startsWith('--input-type=')) kept.push(arg)
-  }
-  return kept
+/** Whether the process runs an inline (`-e`, stdin) script typed by `--input-type`, in either spelling. */
+function describesInlineScript(execArgv: readonly string[]): boolean {
+  return execArgv.some((arg) => arg === '--input-type' || arg.startsWith('--input-type='))
 }

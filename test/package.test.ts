@@ -163,12 +163,17 @@ server.close()
 console.log(JSON.stringify(bodies))
 `
 
-test('the delivery thread posts from the installed package, from a file and from --input-type=module -e', async () => {
+test('the delivery thread posts from the installed package, from a file, from --input-type=module -e, with --expose-gc', async () => {
   writeFileSync(join(project, 'deliver.mjs'), DELIVER)
   const fromFile = await run(process.execPath, ['deliver.mjs'], { cwd: project })
   assert.equal(fromFile.stdout, POSTED)
   const fromEval = await run(process.execPath, ['--input-type=module', '-e', DELIVER], { cwd: project })
   assert.equal(fromEval.stdout, POSTED)
+  // A per-process flag a worker may not be given explicitly, next to one it must not inherit.
+  const withGc = await run(process.execPath, ['--expose-gc', '--input-type=module', '-e', DELIVER], {
+    cwd: project,
+  })
+  assert.equal(withGc.stdout, POSTED)
 })
 
 test('TypeScript strict with exactOptionalPropertyTypes: ESM and CommonJS consumers compile', async () => {
