@@ -93,6 +93,37 @@ describe('the delivery thread yields the CPU to the broker', { skip: notLinux },
     assert.equal(receiver.accepted.length, 3)
   })
 
+  test('while the broker thread is busy taking in a burst, the backlog does not raise it (for 10 s)', {
+    skip: chrtMissing,
+  }, async (t) => {
+    // The first answer takes 6 s: with one connection, the other events wait behind it that long.
+    const receiver = await startReceiver({
+      reply: (_request, index) => ({ status: 200, delayMs: index === 0 ? 6000 : 0 }),
+    })
+    t.after(() => receiver.close())
+    const webhook = webhookFor(t, { url: receiver.url, pool_size: 1 })
+    webhook.handle(publish(1))
+    await waitFor(() => idleThreads().length === 1, 'one thread at SCHED_IDLE')
+    // 2.5 s of a broker thread with no slack: every turn of its event loop busy, handing an event over.
+    const busyUntil = Date.now() + 2500
+    let n = 2
+    while (Date.now() < busyUntil) {
+      const spinUntil = Date.now() + 20
+      while (Date.now() < spinUntil);
+      webhook.handle(publish(n++))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    // Past BACKLOG_MS (1 s) of backlog, and still yielding: the broker comes first during its burst.
+    assert.equal(idleThreads().length, 1)
+    const lowered = () =>
+      threadsOfThisProcess().filter((thread) => thread.nice !== 0 || thread.policy !== SCHED_OTHER)
+    // Once the broker has slack, the backlog raises it.
+    await waitFor(() => lowered().length === 0, 'the delivery thread back at the process priority', 3000)
+    assert.equal(receiver.accepted.length, 0, 'while the backlog was there')
+    await webhook.flush()
+    assert.equal(receiver.accepted.length, n - 1)
+  })
+
   test('without chrt it runs at nice 19', async (t) => {
     const path = process.env.PATH
     process.env.PATH = '/nonexistent' // the delivery thread starts with a copy of this environment

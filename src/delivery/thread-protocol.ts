@@ -37,8 +37,17 @@ export const Counter = {
   /** Until when the endpoint is paused (ms since the epoch), 0 when it is not. */
   pausedUntil: 8,
   droppedQueueBytes: 9,
+  /**
+   * Written by the broker's thread as it hands jobs over: its event loop's utilization (0–1) over the
+   * last {@link LOAD_SAMPLE_MS} or more, and when it was measured (ms since the epoch).
+   */
+  brokerLoad: 10,
+  brokerLoadAt: 11,
 } as const
-export const COUNTER_COUNT = 10
+export const COUNTER_COUNT = 12
+
+/** How often at most the broker's thread measures its load. */
+export const LOAD_SAMPLE_MS = 100
 
 /** How a dropped report names its reason across the threads. */
 export const DROP_REASONS: readonly DropReason[] = ['queue_full', 'closed', 'queue_bytes_full']

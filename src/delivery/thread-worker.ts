@@ -13,7 +13,7 @@ import { Dispatcher } from './dispatcher.ts'
 import type { AttemptSender, Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
-import { applyDeliveryPriority, PriorityGovernor } from './thread-priority.ts'
+import { applyDeliveryPriority, BROKER_BUSY, PriorityGovernor } from './thread-priority.ts'
 import {
   COUNTER_COUNT,
   Counter,
@@ -21,6 +21,7 @@ import {
   DROP_REASONS,
   type FailedJob,
   type FromDeliveryThread,
+  LOAD_SAMPLE_MS,
   type ToDeliveryThread,
 } from './thread-protocol.ts'
 
@@ -76,8 +77,15 @@ const TICK_MS = 50
 setInterval(() => {
   dispatcher.purgeRevoked()
   publishCounters()
-  governor.tick(counters[Counter.queued] ?? 0, Date.now(), TICK_MS)
+  const now = Date.now()
+  governor.tick(counters[Counter.queued] ?? 0, now, TICK_MS, brokerBusy(now))
 }, TICK_MS).unref()
+
+/** The broker's thread's last measure of its load, if recent: it measures only while it hands jobs over. */
+function brokerBusy(now: number): boolean {
+  const fresh = now - (counters[Counter.brokerLoadAt] ?? 0) < 5 * LOAD_SAMPLE_MS
+  return fresh && (counters[Counter.brokerLoad] ?? 0) > BROKER_BUSY
+}
 
 port.on('message', (message: ToDeliveryThread) => {
   switch (message.type) {

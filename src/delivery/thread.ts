@@ -12,6 +12,7 @@
  * close() settles on its own clock what a starved thread has not. Longer than most files here, since those
  * three share the state of the hand-over and split, each would reach into the others'.
  */
+import { performance } from 'node:perf_hooks'
 import type { Worker } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
 import { serializeEvent } from '../format.ts'
@@ -36,6 +37,7 @@ import {
   type DeliveryThreadData,
   DROP_REASONS,
   type FromDeliveryThread,
+  LOAD_SAMPLE_MS,
   type ToDeliveryThread,
 } from './thread-protocol.ts'
 import { sleep } from './timers.ts'
@@ -90,6 +92,9 @@ export class DeliveryThread implements Delivery {
   readonly #encodingJobs = new Set<DeliveryJob>()
   #encodingDone: Array<() => void> = []
   #flushSeq = 0
+  /** The last measure of this thread's event loop (`#sampleLoad`), and when it was taken (`performance.now()`). */
+  #loadSample = performance.eventLoopUtilization()
+  #loadSampledAt = 0
   readonly #flushWaiters = new Map<number, () => void>()
   /** Jobs settled on this side, not the delivery thread's: taken after close, unencodable, or lost with the thread. */
   readonly #droppedHere: Record<DropReason, number> = { queue_full: 0, queue_bytes_full: 0, closed: 0 }
@@ -119,6 +124,7 @@ export class DeliveryThread implements Delivery {
         for (let i = 0; i < ids.length; i++)
           this.#handedOver.push(ids[i] as number, (offsets[i + 1] as number) - (offsets[i] as number))
         this.#posted += ids.length
+        this.#sampleLoad()
         this.#post({ ...batch, seq })
       },
     })
@@ -341,6 +347,22 @@ export class DeliveryThread implements Delivery {
   }
 
   /** Messages go in order: a flush or close is sent only once the outbox has handed over every job. */
+  /**
+   * Tells the delivery thread how busy this thread is (`PriorityGovernor`): measured when jobs go over,
+   * at most every {@link LOAD_SAMPLE_MS}, so that an idle broker pays nothing (the governor reads a stale
+   * figure as idle).
+   */
+  #sampleLoad(): void {
+    const now = performance.now()
+    if (now - this.#loadSampledAt < LOAD_SAMPLE_MS) return
+    const elu = performance.eventLoopUtilization()
+    const since = performance.eventLoopUtilization(elu, this.#loadSample)
+    this.#loadSample = elu
+    this.#loadSampledAt = now
+    this.#counters[Counter.brokerLoad] = since.utilization
+    this.#counters[Counter.brokerLoadAt] = Date.now()
+  }
+
   #post(message: ToDeliveryThread): void {
     this.#workerStarted().postMessage(message, message.type === 'jobs' ? [message.bytes] : [])
   }
