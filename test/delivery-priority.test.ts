@@ -5,7 +5,7 @@ import { describe, type TestContext, test } from 'node:test'
 import { WebhookConfigError } from '../src/errors.ts'
 import { createWebhook } from '../src/webhook.ts'
 import type { DeliveryPriority, Webhook } from '../src/webhook-types.ts'
-import { publish, waitFor, webhookFor } from './helpers/delivery.ts'
+import { publish, publishBody, waitFor, webhookFor } from './helpers/delivery.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
 /** Linux scheduling policies, as `sched_setscheduler(2)` numbers them. */
@@ -122,6 +122,35 @@ describe('the delivery thread yields the CPU to the broker', { skip: notLinux },
     assert.equal(receiver.accepted.length, 0, 'while the backlog was there')
     await webhook.flush()
     assert.equal(receiver.accepted.length, n - 1)
+  })
+
+  test('events that come while the broker thread has no slack wait for it (up to 1 s), then all go', async (t) => {
+    const receiver = await startReceiver()
+    t.after(() => receiver.close())
+    const webhook = webhookFor(t, { url: receiver.url, pool_size: 4 })
+    webhook.handle(publish(0))
+    await webhook.flush()
+    // 800 ms of a broker thread with no slack, handing an event over every turn of its event loop.
+    const started = Date.now()
+    let n = 1
+    let firstLate = 0
+    while (Date.now() < started + 800) {
+      const spinUntil = Date.now() + 20
+      while (Date.now() < spinUntil);
+      // It measures its load every 100 ms: by 300 ms the delivery thread knows.
+      if (firstLate === 0 && Date.now() >= started + 300) firstLate = n
+      webhook.handle(publish(n++))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    const arrived = receiver.requests.map((request) => request.body)
+    const late = Array.from({ length: n - firstLate }, (_, k) => publishBody(firstLate + k))
+    assert.ok(late.length > 10, `${late.length} events`)
+    assert.deepEqual(
+      late.filter((body) => arrived.includes(body)),
+      [],
+    )
+    await webhook.flush()
+    assert.equal(receiver.accepted.length, n)
   })
 
   test('without chrt it runs at nice 19', async (t) => {
