@@ -57,12 +57,20 @@ export const LONG_BACKLOG_MS = 10_000
  */
 export class PriorityGovernor {
   readonly #active: boolean
+  readonly #holding: boolean
   #boosted = false
   #backlogSince: number | undefined
   #lastTick: number | undefined
 
-  constructor(priority: DeliveryPriority) {
+  /**
+   * @param priority `deliveryPriority`: only `idle` is governed.
+   * @param batched Whether events go in batches: then a request and its report carry up to
+   * `batch.max_events` events, sending during a burst costs the broker little, and holding jobs back
+   * cost a fifth of the batched flood's events/s (measured, issue 15): they are not held.
+   */
+  constructor(priority: DeliveryPriority, batched = false) {
     this.#active = process.platform === 'linux' && priority === 'idle'
+    this.#holding = this.#active && !batched
   }
 
   /** Whether the thread runs at the process's priority now. */
@@ -72,15 +80,15 @@ export class PriorityGovernor {
 
   /**
    * Whether new jobs wait before they are queued: while the broker's thread is busier than
-   * {@link BROKER_BUSY}, for up to {@link BACKLOG_MS}. Sent meanwhile, even by a thread at SCHED_IDLE,
-   * they wake the endpoint (on a small host, the same cores), and their reports come back to the
-   * broker's thread: measured under aedes on 2 cores, holding them took the broker's wait for a core
+   * {@link BROKER_BUSY}, for up to {@link BACKLOG_MS}, without `batch` only. Sent meanwhile, even by a
+   * thread at SCHED_IDLE, they wake the endpoint (on a small host, the same cores), and their reports come
+   * back to the broker's thread: measured under aedes on 2 cores, holding them took the broker's wait for a core
    * from 4.4 to 0.7 µs per message, and its own work from 2.2 to 1.6 µs per event (issue 15).
    * @param brokerBusy Whether the broker's thread is busier than {@link BROKER_BUSY} now.
    * @param heldMs How long the oldest job held has waited, in ms (0 for none).
    */
   holds(brokerBusy: boolean, heldMs: number): boolean {
-    return this.#active && brokerBusy && heldMs < BACKLOG_MS
+    return this.#holding && brokerBusy && heldMs < BACKLOG_MS
   }
 
   /**

@@ -68,7 +68,7 @@ const dispatcher = new Dispatcher({
   },
 })
 
-const governor = new PriorityGovernor(data.priority)
+const governor = new PriorityGovernor(data.priority, config.batch !== undefined)
 const TICK_MS = 50
 
 // Retries and attempts starting change the counters without any report: keep them fresh anyway; decide
