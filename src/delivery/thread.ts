@@ -346,7 +346,6 @@ export class DeliveryThread implements Delivery {
     this.#outbox.add(id, body, key)
   }
 
-  /** Messages go in order: a flush or close is sent only once the outbox has handed over every job. */
   /**
    * Tells the delivery thread how busy this thread is (`PriorityGovernor`): measured when jobs go over,
    * at most every {@link LOAD_SAMPLE_MS}, so that an idle broker pays nothing (the governor reads a stale
@@ -363,6 +362,7 @@ export class DeliveryThread implements Delivery {
     this.#counters[Counter.brokerLoadAt] = Date.now()
   }
 
+  /** Messages go in order: a flush or close is sent only once the outbox has handed over every job. */
   #post(message: ToDeliveryThread): void {
     this.#workerStarted().postMessage(message, message.type === 'jobs' ? [message.bytes] : [])
   }
