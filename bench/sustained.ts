@@ -5,9 +5,12 @@
  * under 1 s (past that the queue is growing). Rates climb a ladder until one is not carried; the highest
  * carried one is reported, per event and batched, with its p50/p99. `BENCH_SUSTAINED_S` sets each run's
  * length (default 30 s, as the issue asks; shorter runs say less about a queue that grows slowly).
+ * `BENCH_SUSTAINED_BUSY=n` keeps n more threads of the process busy meanwhile (a host where other threads
+ * want the cores too: delivery must not starve, issue 15).
  */
 import { once } from 'node:events'
 import { type AddressInfo, connect, createServer } from 'node:net'
+import { Worker } from 'node:worker_threads'
 import { Aedes } from 'aedes'
 import mqtt from 'mqtt'
 import mqttPacket from 'mqtt-packet'
@@ -24,6 +27,7 @@ const LADDER = (process.env.BENCH_SUSTAINED_RATES ?? '1000,2000,3000,4500,6000,8
 const TICK_MS = 10
 /** `BENCH_DELIVERY_PRIORITY=normal|idle` measures another delivery thread priority than the default. */
 const PRIORITY = process.env.BENCH_DELIVERY_PRIORITY as 'idle' | 'normal' | undefined
+const BUSY_THREADS = Number(process.env.BENCH_SUSTAINED_BUSY ?? 0)
 
 interface RateRun {
   rate: number
@@ -103,6 +107,7 @@ async function runRate(receiverPort: number, rate: number, batched: boolean): Pr
   )
   await connack
   publisher.resume()
+  const busy = Array.from({ length: BUSY_THREADS }, () => new Worker('for (;;);', { eval: true }))
   try {
     await get(receiverPort, '/stats')
     let sent = 0
@@ -149,6 +154,7 @@ async function runRate(receiverPort: number, rate: number, batched: boolean): Pr
       p99,
     }
   } finally {
+    await Promise.all(busy.map((worker) => worker.terminate()))
     publisher.destroy()
     await subscriber.endAsync(true)
     detach()

@@ -23,7 +23,9 @@ test('broker --metrics-port: /metrics scraped over HTTP parses strictly; failure
   const config = configFile('failing.json', {
     url: receiver.url,
     events: [{ event: 'on_message_publish' }],
-    retry: { max_attempts: 1 },
+    // An endpoint not heard from gets one request at a time, and five 503s open its circuit: its probes
+    // come every 50 ms here, so that the twenty events fail within a second.
+    retry: { max_attempts: 1, base_delay: 1, max_delay: 50 },
   })
   const { cli, port } = await startCliBroker(t, [
     '--config',
@@ -41,10 +43,20 @@ test('broker --metrics-port: /metrics scraped over HTTP parses strictly; failure
   await client.endAsync()
   const { log: summary } = await cli.waitForLog(/^\d+ events failed \(status 503\) in the last 0\.3 s: /)
 
-  const response = await fetch(`${metricsUrl}/metrics`)
+  let response = await fetch(`${metricsUrl}/metrics`)
+  let text = await response.text()
+  for (
+    let tries = 0;
+    tries < 100 && !/^mqtt_webhook_events_failed_total\{reason="http_5xx"\} 20$/m.test(text);
+    tries++
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    response = await fetch(`${metricsUrl}/metrics`)
+    text = await response.text()
+  }
   assert.equal(response.status, 200)
   assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/)
-  const families = parseExposition(await response.text())
+  const families = parseExposition(text)
   assert.equal(
     sampleValue(families, 'mqtt_webhook_events_matched_total', { event: 'on_message_publish' }),
     20,
@@ -65,6 +77,8 @@ test('broker --metrics-port: /metrics scraped over HTTP parses strictly; failure
   assert.equal(sampleValue(families, 'mqtt_webhook_events_delivered_total', publishes), 0)
   assert.ok(families.has('process_cpu_seconds_total'), "prom-client's process metrics are served too")
 
+  // The last probe's 503 opened the circuit for 50 ms: past it, nothing waits and the endpoint is not paused.
+  await new Promise((resolve) => setTimeout(resolve, 300))
   const health = await fetch(`${metricsUrl}/healthz`)
   assert.deepEqual(
     { status: health.status, body: await health.json() },

@@ -5,7 +5,7 @@ import { describe, type TestContext, test } from 'node:test'
 import { WebhookConfigError } from '../src/errors.ts'
 import { createWebhook } from '../src/webhook.ts'
 import type { DeliveryPriority, Webhook } from '../src/webhook-types.ts'
-import { publish, waitFor, webhookFor } from './helpers/delivery.ts'
+import { publish, publishBody, waitFor, webhookFor } from './helpers/delivery.ts'
 import { startReceiver } from './helpers/receiver.ts'
 
 /** Linux scheduling policies, as `sched_setscheduler(2)` numbers them. */
@@ -91,6 +91,66 @@ describe('the delivery thread yields the CPU to the broker', { skip: notLinux },
     await webhook.flush()
     await waitFor(() => idleThreads().length === 1, 'SCHED_IDLE again once nothing waits')
     assert.equal(receiver.accepted.length, 3)
+  })
+
+  test('while the broker thread is busy taking in a burst, the backlog does not raise it (for 10 s)', {
+    skip: chrtMissing,
+  }, async (t) => {
+    // The first answer takes 6 s: with one connection, the other events wait behind it that long.
+    const receiver = await startReceiver({
+      reply: (_request, index) => ({ status: 200, delayMs: index === 0 ? 6000 : 0 }),
+    })
+    t.after(() => receiver.close())
+    const webhook = webhookFor(t, { url: receiver.url, pool_size: 1 })
+    webhook.handle(publish(1))
+    await waitFor(() => idleThreads().length === 1, 'one thread at SCHED_IDLE')
+    // 2.5 s of a broker thread with no slack: every turn of its event loop busy, handing an event over.
+    const busyUntil = Date.now() + 2500
+    let n = 2
+    while (Date.now() < busyUntil) {
+      const spinUntil = Date.now() + 20
+      while (Date.now() < spinUntil);
+      webhook.handle(publish(n++))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    // Past BACKLOG_MS (1 s) of backlog, and still yielding: the broker comes first during its burst.
+    assert.equal(idleThreads().length, 1)
+    const lowered = () =>
+      threadsOfThisProcess().filter((thread) => thread.nice !== 0 || thread.policy !== SCHED_OTHER)
+    // Once the broker has slack, the backlog raises it.
+    await waitFor(() => lowered().length === 0, 'the delivery thread back at the process priority', 3000)
+    assert.equal(receiver.accepted.length, 0, 'while the backlog was there')
+    await webhook.flush()
+    assert.equal(receiver.accepted.length, n - 1)
+  })
+
+  test('events that come while the broker thread has no slack wait for it (up to 1 s), then all go', async (t) => {
+    const receiver = await startReceiver()
+    t.after(() => receiver.close())
+    const webhook = webhookFor(t, { url: receiver.url, pool_size: 4 })
+    webhook.handle(publish(0))
+    await webhook.flush()
+    // 800 ms of a broker thread with no slack, handing an event over every turn of its event loop.
+    const started = Date.now()
+    let n = 1
+    let firstLate = 0
+    while (Date.now() < started + 800) {
+      const spinUntil = Date.now() + 20
+      while (Date.now() < spinUntil);
+      // It measures its load every 100 ms: by 300 ms the delivery thread knows.
+      if (firstLate === 0 && Date.now() >= started + 300) firstLate = n
+      webhook.handle(publish(n++))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    const arrived = receiver.requests.map((request) => request.body)
+    const late = Array.from({ length: n - firstLate }, (_, k) => publishBody(firstLate + k))
+    assert.ok(late.length > 10, `${late.length} events`)
+    assert.deepEqual(
+      late.filter((body) => arrived.includes(body)),
+      [],
+    )
+    await webhook.flush()
+    assert.equal(receiver.accepted.length, n)
   })
 
   test('without chrt it runs at nice 19', async (t) => {

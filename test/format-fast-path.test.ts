@@ -29,6 +29,8 @@ const STRINGS = [
   '\ud800 lone',
   '😀',
   '$SYS/x',
+  // Past the record's short-string path (64 UTF-16 units).
+  `${'long/'.repeat(13)}ü😀\ud800`,
 ]
 
 test('message bodies written as text equal JSON.stringify(formatEvent()) exactly', () => {

@@ -7,6 +7,11 @@
  * `pool_size` requests failing at once, again and again. While paused nothing starts, retries
  * included: waiting events stay queued and counted, and `max_queue` still drops the oldest.
  *
+ * An endpoint not heard from gets one request at a time: at start, and after a Retry-After pause. Its
+ * first answer may be a refusal (`429, Retry-After: 3600`), and `pool_size` requests sent before it
+ * arrives would all get it: the pause would stop only what comes after the burst. The first answer
+ * other than an endpoint failure opens the pool; endpoint failures meanwhile count as below.
+ *
  * Circuit: after {@link FAILURES_TO_OPEN} endpoint failures in a row it opens, pausing the endpoint for
  * `retry.base_delay × 2^(n-1)` ms at its n-th opening in a row (at least {@link MIN_OPEN_MS}, at most
  * `retry.max_delay`). When the pause ends one request goes alone (the probe): an answer other than an
@@ -19,17 +24,21 @@ export const FAILURES_TO_OPEN = 5
 /** Shortest pause of an open circuit, in ms: shorter ones would probe a dead endpoint several times a second. */
 export const MIN_OPEN_MS = 100
 
-type Circuit = 'closed' | 'open' | 'half-open'
+/**
+ * `unknown`: not heard from, one request at a time; `closed`: the whole pool; `open`: paused;
+ * `half-open`: after an open pause, one probe whose failure opens the circuit again.
+ */
+type Circuit = 'unknown' | 'closed' | 'open' | 'half-open'
 
 export class EndpointGate {
   readonly #retry: { baseDelay: number; maxDelay: number }
   readonly #resume: () => void
   #pausedUntil = 0
   #timer: NodeJS.Timeout | undefined
-  #circuit: Circuit = 'closed'
+  #circuit: Circuit = 'unknown'
   #failures = 0
   #opened = 0
-  /** In the half-open state: the probe has started and not settled. */
+  /** Unknown or half-open: the request that goes alone has started and not settled. */
   #probing = false
   #closed = false
 
@@ -45,12 +54,12 @@ export class EndpointGate {
   /** Whether a request may start now. */
   mayStart(): boolean {
     if (this.#pausedUntil !== 0) return false
-    return this.#circuit !== 'half-open' || !this.#probing
+    return this.#circuit === 'closed' || !this.#probing
   }
 
   /** A request started (after `mayStart`). */
   started(): void {
-    if (this.#circuit === 'half-open') this.#probing = true
+    if (this.#circuit !== 'closed') this.#probing = true
   }
 
   /**
@@ -59,26 +68,33 @@ export class EndpointGate {
    */
   settled(outcome: AttemptOutcome, cancelled: boolean): void {
     if (cancelled || this.#closed) return
-    const probe = this.#circuit === 'half-open' && this.#probing
-    if (probe) this.#probing = false
+    // Only the request that went alone settles while one is in flight outside `closed`: earlier ones,
+    // sent while it was closed, may still settle after a Retry-After made it `unknown`.
+    const alone = this.#circuit !== 'closed' && this.#probing
+    if (alone) this.#probing = false
     const status = outcome.status
     if (outcome.retryAfterMs !== undefined && (status === 429 || status === 503)) {
-      // The endpoint answered and asked for a pause: it is alive, not failing.
-      if (probe) this.#circuit = 'open'
+      // The endpoint answered and asked for a pause: it is alive, not failing. When the pause ends, it
+      // is not heard from again (or, after a probe's refusal, its circuit is open as before).
+      this.#circuit = this.#circuit === 'half-open' && alone ? 'open' : 'unknown'
+      this.#probing = false
       this.#pause(outcome.retryAfterMs)
       return
     }
     if (outcome.kind !== 'retry') {
       this.#failures = 0
       this.#opened = 0
-      if (this.#circuit !== 'closed') {
+      // An answer to a request sent before a pause began says nothing about the time after it.
+      if (this.#circuit !== 'closed' && this.#pausedUntil === 0) {
         this.#circuit = 'closed'
         this.#resume()
       }
       return
     }
     this.#failures++
-    if (probe || (this.#circuit === 'closed' && this.#failures >= FAILURES_TO_OPEN)) this.#open()
+    if ((alone && this.#circuit === 'half-open') || this.#failures >= FAILURES_TO_OPEN) {
+      if (this.#circuit !== 'open') this.#open()
+    }
   }
 
   /** Until when the endpoint is paused (ms since the epoch), or `undefined`. */
@@ -111,11 +127,10 @@ export class EndpointGate {
   #endPause(): void {
     this.#timer = undefined
     this.#pausedUntil = 0
-    // An open circuit lets one request through; a plain Retry-After pause lets everything resume.
-    if (this.#circuit === 'open') {
-      this.#circuit = 'half-open'
-      this.#probing = false
-    }
+    // One request goes alone either way: an open circuit's probe, or the first to an endpoint that
+    // asked for the pause (`unknown`).
+    if (this.#circuit === 'open') this.#circuit = 'half-open'
+    this.#probing = false
     this.#resume()
   }
 }

@@ -31,8 +31,17 @@ export const Counter = {
   inflight: 2,
   /** Until when the endpoint is paused (ms since the epoch), 0 when it is not. */
   pausedUntil: 3,
+  /**
+   * Written by the broker's thread as it hands jobs over: its event loop's utilization (0–1) over the
+   * last {@link LOAD_SAMPLE_MS} or more, and when it was measured (ms since the epoch).
+   */
+  brokerLoad: 4,
+  brokerLoadAt: 5,
 } as const
-export const COUNTER_COUNT = 4
+export const COUNTER_COUNT = 6
+
+/** How often at most the broker's thread measures its load. */
+export const LOAD_SAMPLE_MS = 100
 
 /** How a dropped report names its reason across the threads. */
 export const DROP_REASONS: readonly DropReason[] = ['queue_full', 'closed', 'queue_bytes_full']

@@ -13,7 +13,7 @@ import { Dispatcher } from './dispatcher.ts'
 import type { Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
-import { applyDeliveryPriority, PriorityGovernor } from './thread-priority.ts'
+import { applyDeliveryPriority, BROKER_BUSY, PriorityGovernor } from './thread-priority.ts'
 import {
   COUNTER_COUNT,
   Counter,
@@ -21,6 +21,7 @@ import {
   DROP_REASONS,
   type FailedJob,
   type FromDeliveryThread,
+  LOAD_SAMPLE_MS,
   type ToDeliveryThread,
 } from './thread-protocol.ts'
 
@@ -68,7 +69,7 @@ const dispatcher = new Dispatcher({
   },
 })
 
-const governor = new PriorityGovernor(data.priority)
+const governor = new PriorityGovernor(data.priority, config.batch !== undefined)
 const TICK_MS = 50
 
 // Retries and attempts starting change the counters without any report: keep them fresh anyway; decide
@@ -77,18 +78,30 @@ const TICK_MS = 50
 setInterval(() => {
   dispatcher.purgeRevoked()
   publishCounters()
-  governor.tick(counters[Counter.queued] ?? 0, Date.now(), TICK_MS)
+  const now = Date.now()
+  const busy = brokerBusy(now)
+  governor.tick(counters[Counter.queued] ?? 0, now, TICK_MS, busy)
+  const oldest = held[0]
+  if (oldest !== undefined && !governor.holds(busy, now - oldest.at)) takeHeld()
 }, TICK_MS).unref()
+
+/** The broker's thread's last measure of its load, if recent: it measures only while it hands jobs over. */
+function brokerBusy(now: number): boolean {
+  const fresh = now - (counters[Counter.brokerLoadAt] ?? 0) < 5 * LOAD_SAMPLE_MS
+  return fresh && (counters[Counter.brokerLoad] ?? 0) > BROKER_BUSY
+}
 
 port.on('message', (message: ToDeliveryThread) => {
   switch (message.type) {
     case 'jobs':
-      takeJobs(message)
+      holdOrTake(message)
       break
     case 'flush':
+      takeHeld()
       void dispatcher.flush().then(() => reply({ type: 'flushed', seq: message.seq }))
       break
     case 'close':
+      takeHeld()
       void dispatcher.close(message.timeoutMs).then(() => {
         sender.destroy()
         reply({ type: 'closed' })
@@ -97,22 +110,47 @@ port.on('message', (message: ToDeliveryThread) => {
   }
 })
 
+type JobsMessage = Extract<ToDeliveryThread, { type: 'jobs' }>
+
+/**
+ * Jobs held back, oldest first, with when they came (`Date.now()`), while the broker's thread takes in a
+ * burst (`PriorityGovernor.holds`). They are taken all the same (the broker's thread goes on handing
+ * over, and measuring its load as it does): held here, they stay the broker's to revoke, as in the queue.
+ */
+const held: Array<{ message: JobsMessage; at: number }> = []
+
+function holdOrTake(message: JobsMessage): void {
+  const now = Date.now()
+  if (held.length === 0 && !governor.holds(brokerBusy(now), 0)) {
+    takeJobs(message)
+    return
+  }
+  held.push({ message, at: now })
+  taken(message.ids.length)
+}
+
+/** Every held job goes to the queue, in order. */
+function takeHeld(): void {
+  for (const { message } of held.splice(0)) enqueueJobs(message)
+}
+
+function takeJobs(message: JobsMessage): void {
+  enqueueJobs(message)
+  taken(message.ids.length)
+}
+
 /** Bodies stay bytes, views of the batch's block: waiting in the queue they are no work for the garbage collector. */
-function takeJobs({
-  seq,
-  ids,
-  events,
-  offsets,
-  bytes,
-  keys,
-}: Extract<ToDeliveryThread, { type: 'jobs' }>): void {
+function enqueueJobs({ seq, ids, events, offsets, bytes, keys }: JobsMessage): void {
   const block = Buffer.from(bytes)
   for (let i = 0; i < ids.length; i++) {
     const body = block.subarray(offsets[i], offsets[i + 1])
     const eventIndex = events[i] as number
     dispatcher.enqueue({ id: ids[i] as number, eventIndex, body, key: keys?.[i] ?? '', seq: seq + i })
   }
-  counters[Counter.received] = (counters[Counter.received] ?? 0) + ids.length
+}
+
+function taken(count: number): void {
+  counters[Counter.received] = (counters[Counter.received] ?? 0) + count
   publishCounters()
   port?.postMessage({ type: 'taken' } satisfies FromDeliveryThread)
 }

@@ -12,6 +12,7 @@
  * close() settles on its own clock what a starved thread has not. Longer than most files here, since those
  * three share the state of the hand-over and split, each would reach into the others'.
  */
+import { performance } from 'node:perf_hooks'
 import type { Worker } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config-types.ts'
 import { HOOK_EVENT_NAMES } from '../events.ts'
@@ -43,6 +44,7 @@ import {
   type DeliveryThreadData,
   DROP_REASONS,
   type FromDeliveryThread,
+  LOAD_SAMPLE_MS,
   type ToDeliveryThread,
 } from './thread-protocol.ts'
 import { Deadline } from './timers.ts'
@@ -95,6 +97,9 @@ export class DeliveryThread implements Delivery {
   readonly #encodingJobs = new Set<DeliveryJob>()
   #encodingDone: Array<() => void> = []
   #flushSeq = 0
+  /** The last measure of this thread's event loop (`#sampleLoad`), and when it was taken (`performance.now()`). */
+  #loadSample = performance.eventLoopUtilization()
+  #loadSampledAt = 0
   readonly #flushWaiters = new Map<number, () => void>()
   /**
    * Jobs settled on this side, not the delivery thread's, by event name: taken after close, dropped to make
@@ -135,6 +140,7 @@ export class DeliveryThread implements Delivery {
             batch.events[i] as number,
           )
         this.#posted += ids.length
+        this.#sampleLoad()
         this.#post({ ...batch, seq })
       },
     })
@@ -380,6 +386,22 @@ export class DeliveryThread implements Delivery {
       return
     }
     this.#outbox.add(id, body, key, event)
+  }
+
+  /**
+   * Tells the delivery thread how busy this thread is (`PriorityGovernor`): measured when jobs go over,
+   * at most every {@link LOAD_SAMPLE_MS}, so that an idle broker pays nothing (the governor reads a stale
+   * figure as idle).
+   */
+  #sampleLoad(): void {
+    const now = performance.now()
+    if (now - this.#loadSampledAt < LOAD_SAMPLE_MS) return
+    const elu = performance.eventLoopUtilization()
+    const since = performance.eventLoopUtilization(elu, this.#loadSample)
+    this.#loadSample = elu
+    this.#loadSampledAt = now
+    this.#counters[Counter.brokerLoad] = since.utilization
+    this.#counters[Counter.brokerLoadAt] = Date.now()
   }
 
   /** Messages go in order: a flush or close is sent only once the outbox has handed over every job. */
