@@ -150,7 +150,10 @@ export class Dispatcher implements Delivery {
   }
 
   /** What `stats()` says of now, without the counts: what the delivery thread publishes on every turn. */
-  levels(): Pick<DispatcherStats, 'queued' | 'queued_bytes' | 'inflight' | 'paused' | 'paused_until'> {
+  levels(): Pick<
+    DispatcherStats,
+    'queued' | 'queued_bytes' | 'inflight' | 'inflight_bytes' | 'paused' | 'paused_until'
+  > {
     const pausedUntil = this.#gate.pausedUntil()
     const bytes = this.#options.budget.usage
     return {
