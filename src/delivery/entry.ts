@@ -3,7 +3,7 @@
  * (how many events, how many bytes). A batch is its lead entry carrying the batch (itself first), so that
  * each step handles one entry whatever `batch` says.
  */
-import { type AttemptSender, bodyBytes, type DeliveryJob } from './job.ts'
+import { type AttemptSender, bytesOf, type DeliveryJob } from './job.ts'
 import type { Schedulable } from './scheduler.ts'
 
 export type SendableEntry = Parameters<AttemptSender>[0]
@@ -52,7 +52,7 @@ export function newEntry(job: DeliveryJob, arrivedAt: number): Entry {
     batch: undefined,
     lead: undefined,
     seq: job.seq,
-    size: job.body instanceof Promise ? (job.bytesHint ?? 0) : bodyBytes(job.body),
+    size: bytesOf(job),
     sendable: undefined,
     sendBytes: 0,
   }
