@@ -165,8 +165,8 @@ export class Dispatcher implements Delivery {
     this.#parked.dropAll((entry) => room.dropWaiting(entry, 'closed'))
     this.#waiting.stopBatchTimer()
     this.#gate.close()
-    // Reported now rather than when their attempt settles: a custom `send` may ignore the signal.
     this.#attempts.abortAll()
+    // Reported now rather than when their attempt settles: a custom `send` may ignore the signal.
     room.dropInflight()
     this.#workers.stop()
   }

@@ -96,7 +96,7 @@ export class Room {
     this.#reports.drop(entry, reason)
   }
 
-  /** At close, past its deadline: reported now rather than when their attempt settles (a custom `send` may ignore the signal). */
+  /** At close, past its deadline: every attempt in flight is dropped (`closed`), its room given back. */
   dropInflight(): void {
     for (const entry of this.#inflight) {
       this.#end(entry)
