@@ -125,3 +125,8 @@ export type DispatcherStats = Required<
 export function bodyBytes(body: Body): number {
   return typeof body === 'string' ? Buffer.byteLength(body) : body.length
 }
+
+/** The room a job takes while it waits: its body's bytes, or while the body is encoded, its hint. */
+export function bytesOf(job: DeliveryJob): number {
+  return job.body instanceof Promise ? (job.bytesHint ?? 0) : bodyBytes(job.body)
+}

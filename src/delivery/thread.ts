@@ -30,6 +30,7 @@ import { HandedOver } from './handed-over.ts'
 import {
   type Body,
   bodyBytes,
+  bytesOf,
   type Delivery,
   type DeliveryJob,
   type DispatcherCallbacks,
@@ -525,11 +526,6 @@ export class DeliveryThread implements Delivery {
 
 function addAt(counts: Float64Array, index: number, by: number): void {
   counts[index] = (counts[index] ?? 0) + by
-}
-
-/** The room a job takes while it waits: its body's bytes, or while the body is encoded, its hint. */
-function bytesOf(job: DeliveryJob): number {
-  return job.body instanceof Promise ? (job.bytesHint ?? 0) : bodyBytes(job.body)
 }
 
 /** The endpoint's pause, from the delivery thread's counter (it may have ended since it was written). */
