@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, type TestContext, test } from 'node:test'
+import { BrokerLoadSampler } from '../src/delivery/thread-priority.ts'
+import { LOAD_SAMPLE_MS, LOAD_STALE_MS } from '../src/delivery/thread-protocol.ts'
 import { WebhookConfigError } from '../src/errors.ts'
 import { createWebhook } from '../src/webhook.ts'
 import type { DeliveryPriority, Webhook } from '../src/webhook-types.ts'
@@ -188,4 +190,17 @@ test('an unknown deliveryPriority is refused at creation, by name', () => {
     assert.equal(error.message, "deliveryPriority: must be 'idle' or 'normal', got 'low'")
     return true
   })
+})
+
+test("the broker's load is measured between hand-overs close together, never from the webhook's creation", () => {
+  const sampler = new BrokerLoadSampler()
+  const elu = (active: number, idle: number) => ({ active, idle, utilization: active / (active + idle) })
+  // The first hand-over opens a window: what the process did before (its start-up) is not a burst.
+  assert.equal(sampler.sample(1000, elu(900, 100)), undefined)
+  assert.equal(sampler.sample(1000 + LOAD_SAMPLE_MS / 2, elu(950, 100)), undefined, 'too soon')
+  assert.equal(sampler.sample(1000 + LOAD_SAMPLE_MS, elu(990, 110)), 0.9)
+  // After a quiet spell the window opens again.
+  const quietEnd = 1000 + LOAD_SAMPLE_MS + LOAD_STALE_MS
+  assert.equal(sampler.sample(quietEnd, elu(1000, 600)), undefined)
+  assert.equal(sampler.sample(quietEnd + LOAD_SAMPLE_MS, elu(1025, 675)), 0.25)
 })

@@ -10,8 +10,10 @@
 import { execFile } from 'node:child_process'
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
+import { type EventLoopUtilization, performance } from 'node:perf_hooks'
 import { WebhookConfigError } from '../errors.ts'
 import type { DeliveryPriority } from '../webhook-types.ts'
+import { LOAD_SAMPLE_MS, LOAD_STALE_MS } from './thread-protocol.ts'
 
 /** The lowest nice value: what `idle` falls back to when the scheduling policy cannot be changed. */
 const LOWEST_NICENESS = 19
@@ -152,5 +154,31 @@ function threadId(): string | undefined {
     return readlinkSync('/proc/thread-self').split('/').pop()
   } catch {
     return undefined
+  }
+}
+
+/**
+ * The broker's thread's half of the governor: how busy its event loop is, measured as jobs are handed over
+ * (an idle broker pays nothing), at most every {@link LOAD_SAMPLE_MS}.
+ */
+export class BrokerLoadSampler {
+  #last: EventLoopUtilization | undefined
+  #lastAt = Number.NEGATIVE_INFINITY
+
+  /**
+   * @param now `performance.now()`.
+   * @returns The utilization (0–1) since the previous measure, or `undefined` when none is due. Only a window
+   * between hand-overs close together (under {@link LOAD_STALE_MS}) measures a flow of events: the first
+   * hand-over, or the first after a quiet spell, opens one. Measured from the webhook's creation, the
+   * process's own start-up work read as a burst and held its first event back ~500 ms (issue 14).
+   */
+  sample(now: number, elu: EventLoopUtilization = performance.eventLoopUtilization()): number | undefined {
+    const age = now - this.#lastAt
+    if (age < LOAD_SAMPLE_MS) return undefined
+    const last = this.#last
+    this.#last = elu
+    this.#lastAt = now
+    if (age >= LOAD_STALE_MS || last === undefined) return undefined
+    return performance.eventLoopUtilization(elu, last).utilization
   }
 }

@@ -42,6 +42,8 @@ export const COUNTER_COUNT = 6
 
 /** How often at most the broker's thread measures its load. */
 export const LOAD_SAMPLE_MS = 100
+/** A measure of the broker's load older than this (ms) tells nothing of now. */
+export const LOAD_STALE_MS = 5 * LOAD_SAMPLE_MS
 
 /** How a dropped report names its reason across the threads. */
 export const DROP_REASONS: readonly DropReason[] = ['queue_full', 'closed', 'queue_bytes_full']

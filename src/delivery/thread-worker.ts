@@ -21,7 +21,7 @@ import {
   DROP_REASONS,
   type FailedJob,
   type FromDeliveryThread,
-  LOAD_SAMPLE_MS,
+  LOAD_STALE_MS,
   type ToDeliveryThread,
 } from './thread-protocol.ts'
 
@@ -87,7 +87,7 @@ setInterval(() => {
 
 /** The broker's thread's last measure of its load, if recent: it measures only while it hands jobs over. */
 function brokerBusy(now: number): boolean {
-  const fresh = now - (counters[Counter.brokerLoadAt] ?? 0) < 5 * LOAD_SAMPLE_MS
+  const fresh = now - (counters[Counter.brokerLoadAt] ?? 0) < LOAD_STALE_MS
   return fresh && (counters[Counter.brokerLoad] ?? 0) > BROKER_BUSY
 }
 

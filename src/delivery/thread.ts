@@ -39,13 +39,13 @@ import {
 import { type MessageHookEvent, recordBound } from './message-record.ts'
 import { Outbox } from './outbox.ts'
 import type { AttemptOutcome } from './retry.ts'
+import { BrokerLoadSampler } from './thread-priority.ts'
 import {
   COUNTER_COUNT,
   Counter,
   type DeliveryThreadData,
   DROP_REASONS,
   type FromDeliveryThread,
-  LOAD_SAMPLE_MS,
   type ToDeliveryThread,
 } from './thread-protocol.ts'
 import { Deadline } from './timers.ts'
@@ -98,9 +98,7 @@ export class DeliveryThread implements Delivery {
   readonly #encodingJobs = new Set<DeliveryJob>()
   #encodingDone: Array<() => void> = []
   #flushSeq = 0
-  /** The last measure of this thread's event loop (`#sampleLoad`), and when it was taken (`performance.now()`). */
-  #loadSample = performance.eventLoopUtilization()
-  #loadSampledAt = 0
+  readonly #loadSampler = new BrokerLoadSampler()
   readonly #flushWaiters = new Map<number, () => void>()
   /**
    * Jobs settled on this side, not the delivery thread's, by event name: taken after close, dropped to make
@@ -389,19 +387,11 @@ export class DeliveryThread implements Delivery {
     this.#outbox.add(id, body, key, event)
   }
 
-  /**
-   * Tells the delivery thread how busy this thread is (`PriorityGovernor`): measured when jobs go over,
-   * at most every {@link LOAD_SAMPLE_MS}, so that an idle broker pays nothing (the governor reads a stale
-   * figure as idle).
-   */
+  /** Tells the delivery thread how busy this thread is (`PriorityGovernor`); a stale figure reads as idle. */
   #sampleLoad(): void {
-    const now = performance.now()
-    if (now - this.#loadSampledAt < LOAD_SAMPLE_MS) return
-    const elu = performance.eventLoopUtilization()
-    const since = performance.eventLoopUtilization(elu, this.#loadSample)
-    this.#loadSample = elu
-    this.#loadSampledAt = now
-    this.#counters[Counter.brokerLoad] = since.utilization
+    const load = this.#loadSampler.sample(performance.now())
+    if (load === undefined) return
+    this.#counters[Counter.brokerLoad] = load
     this.#counters[Counter.brokerLoadAt] = Date.now()
   }
 
