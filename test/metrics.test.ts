@@ -301,6 +301,7 @@ test('a failure reason is the status class, or the kind of error', () => {
       [{ code: 'ECONNREFUSED' }, 'network'],
       [{ code: 'ECONNRESET' }, 'network'],
       [{ code: 'ENOTFOUND' }, 'network'],
+      [{ code: 'UND_ERR_SOCKET' }, 'network'],
       [{ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }, 'tls'],
       [{ code: 'ERR_TLS_CERT_ALTNAME_INVALID' }, 'tls'],
       [{ code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' }, 'tls'],
@@ -343,4 +344,35 @@ test('the strict reader refuses what a scraper would', () => {
   assert.throws(() => parseExposition('# TYPE x gauge\nx 1\nx 2\n'), /duplicate/)
   assert.throws(() => parseExposition('# TYPE x gauge\nx one\n'), /bad value/)
   assert.throws(() => parseExposition('# TYPE x gauge\nx{a=1} 1\n'), /bad labels/)
+})
+
+test('an endpoint that resets the connection under each request fails its events as network', async (t) => {
+  const server = createServer((request) => request.socket.destroy())
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => new Promise((resolve) => server.close(resolve)))
+  const { port } = server.address() as AddressInfo
+  const webhook = createWebhook({
+    url: `http://127.0.0.1:${port}/hook`,
+    events: [{ event: 'on_client_connack' }],
+    retry: { max_attempts: 1 },
+  })
+  t.after(() => webhook.close())
+  webhook.handle({
+    event: 'on_client_connack',
+    clientid: 'c1',
+    proto_ver: 4,
+    keepalive: 60,
+    conn_ack: 'success',
+  })
+  await webhook.flush()
+  assert.deepEqual(webhook.stats().failed_by_reason, {
+    http_4xx: 0,
+    http_5xx: 0,
+    http_other: 0,
+    timeout: 0,
+    network: 1,
+    tls: 0,
+    other: 0,
+  })
 })

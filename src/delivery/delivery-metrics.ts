@@ -42,7 +42,6 @@ export function eventIndex(name: HookEventName): number {
 }
 const EVENT_INDEX: ReadonlyMap<HookEventName, number> = new Map(HOOK_EVENT_NAMES.map((name, i) => [name, i]))
 
-const OTHER = FAILURE_REASONS.indexOf('other')
 /**
  * Cells: one per bucket and one past the last bound (not cumulative), the sum; then per event name
  * (`eventIndex`): delivered, retried, one per failure reason, one per drop reason.
@@ -80,28 +79,29 @@ const TIMEOUT_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ])
 
+/** undici's and axios' codes of a connection that failed under a request. */
+const NETWORK_CODES: ReadonlySet<string> = new Set(['ERR_NETWORK', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
+
 /**
  * The bounded reason label of a failed event: the class of its last HTTP status, or the kind of its last
  * error (a handshake or certificate error is `tls`; a system error such as `ECONNREFUSED` is `network`).
  */
-export function failureReason(outcome: AttemptOutcome): FailureReason {
-  return FAILURE_REASONS[reasonIndex(outcome)] as FailureReason
-}
-
-function reasonIndex({ status, code }: AttemptOutcome): number {
-  if (status !== undefined) return status >= 500 ? 1 : status >= 400 ? 0 : 2
-  if (code === undefined) return OTHER
-  if (TIMEOUT_CODES.has(code)) return 3
+export function failureReason({ status, code }: AttemptOutcome): FailureReason {
+  if (status !== undefined) return status >= 500 ? 'http_5xx' : status >= 400 ? 'http_4xx' : 'http_other'
+  if (code === undefined) return 'other'
+  if (TIMEOUT_CODES.has(code)) return 'timeout'
   if (
     isCertificateError(code) ||
     code === 'EPROTO' ||
     code.startsWith('ERR_TLS_') ||
     code.startsWith('ERR_SSL_')
   )
-    return 5
-  // errno-style codes (ECONNREFUSED, ECONNRESET, ENOTFOUND, EAI_AGAIN...) and the socket's own.
-  if (/^E(?!RR_)[A-Z0-9_]+$/.test(code) || code.startsWith('ERR_SOCKET_') || code === 'ERR_NETWORK') return 4
-  return OTHER
+    return 'tls'
+  // errno-style codes (ECONNREFUSED, ECONNRESET, ENOTFOUND, EAI_AGAIN...), the socket's own, and undici's
+  // for a connection that closed under a request (a reset, "other side closed").
+  if (/^E(?!RR_)[A-Z0-9_]+$/.test(code) || code.startsWith('ERR_SOCKET_') || NETWORK_CODES.has(code))
+    return 'network'
+  return 'other'
 }
 
 export class DeliveryMetrics {
@@ -130,7 +130,7 @@ export class DeliveryMetrics {
 
   /** One event given up on (or `count` of them), for the reason of its last attempt. */
   failed(outcome: AttemptOutcome, event: number, count = 1): void {
-    this.#add(event, FAILED_AT + reasonIndex(outcome), count)
+    this.#add(event, FAILED_AT + FAILURE_REASONS.indexOf(failureReason(outcome)), count)
   }
 
   /** One event dropped (or `count` of them). */
