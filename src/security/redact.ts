@@ -9,7 +9,8 @@ const BARE_CREDENTIALS = /(^|\s)[^\s/?#:@]+:[^\s/?#]*@/g
 
 /**
  * `url` with any `user:password@` replaced by `***@`, every query value by `***` (`?token=***&v=***`) and
- * every path segment that looks like a token by `***` (`/services/T0001/B0001/***`, see `isPathToken`),
+ * every path segment that looks like a token by `***` (`/services/T0001/B0001/***`, see `isPathToken`)
+ * and the fragment by `***`,
  * safe for errors, logs and stats: hosted endpoints often carry their token in the query or the path.
  * Works on strings no URL parser accepts, and on text holding several urls (an error message).
  */
@@ -24,7 +25,11 @@ function redactUrlsIn(text: string): string {
     .replace(BARE_CREDENTIALS, `$1${REDACTED}@`)
     .replace(URL_PATH, (_match, start: string, path: string) => `${start}${redactPath(path)}`)
     .replace(URL_QUERY, (_match, start: string, query: string) => `${start}${redactQuery(query)}`)
+    .replace(URL_FRAGMENT, `$1${REDACTED}`)
 }
+
+// A url's fragment inside text. It is never sent, so nothing a reader needs; a token is sometimes kept there.
+const URL_FRAGMENT = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s#]*#)[^\s'"`<>]+/gi
 
 // A url's path inside text: from the first `/` after the authority to `?`, `#` or what cannot be in one.
 const URL_PATH = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#]*)(\/[^\s?#'"`<>]*)/gi
@@ -93,7 +98,8 @@ function redactWholeUrl(given: string): string {
     const end = hash === -1 ? safe.length : hash
     safe = `${safe.slice(0, question + 1)}${redactQuery(safe.slice(question + 1, end))}${safe.slice(end)}`
   }
-  return safe
+  const hash = safe.indexOf('#', at === -1 ? start : start + REDACTED.length)
+  return hash === -1 || hash === safe.length - 1 ? safe : `${safe.slice(0, hash + 1)}${REDACTED}`
 }
 
 /** Strings shorter than this taken from a url or a header are not hidden wherever they appear: `?v=1` would hide every `1`. */
