@@ -111,7 +111,7 @@ test('broker --ws-port: MQTT over WebSocket reaches the same webhook', async (t)
   assert.equal(await cli.exited, 0)
 })
 
-test('broker: when its parent dies without passing a signal on (npx, a shell wrapper), it drains and exits', async (t) => {
+test('broker: when npm, its parent, dies without passing a signal on (npx), it drains and exits', async (t) => {
   const config = configFile(
     'orphan.json',
     JSON.stringify({ url: 'http://127.0.0.1:9/', events: [{ event: 'on_client_connack' }] }),
@@ -122,7 +122,8 @@ test('broker: when its parent dies without passing a signal on (npx, a shell wra
     script,
     `node --import tsx src/cli/index.ts broker --config ${config} --port 0 &\necho "child $!"\nwait\n`,
   )
-  const wrapper = runScript(script, [], {}, 'bash')
+  // What npm sets in its children's environment (npm_command=exec under npx).
+  const wrapper = runScript(script, [], { npm_command: 'exec' }, 'bash')
   t.after(() => wrapper.kill())
   const [, pid] = await wrapper.waitForLine(/^child (\d+)$/)
   t.after(() => {
@@ -139,6 +140,37 @@ test('broker: when its parent dies without passing a signal on (npx, a shell wra
   for (let tries = 0; tries < 50 && alive(Number(pid)); tries++)
     await new Promise((resolve) => setTimeout(resolve, 100))
   assert.equal(alive(Number(pid)), false)
+})
+
+test('broker: started to outlive its shell (nohup, setsid, `cmd &`), it runs on when that shell exits', async (t) => {
+  const config = configFile(
+    'daemon.json',
+    JSON.stringify({ url: 'http://127.0.0.1:9/', events: [{ event: 'on_client_connack' }] }),
+  )
+  const script = join(dir, 'launcher.sh')
+  writeFileSync(
+    script,
+    `node --import tsx src/cli/index.ts broker --config ${config} --port 0 &\necho "child $!"\nwait\n`,
+  )
+  // Not started by npm: `npm test` sets npm_command for everything under it.
+  const launcher = runScript(script, [], { npm_command: undefined }, 'bash')
+  t.after(() => launcher.kill())
+  const [, pid] = await launcher.waitForLine(/^child (\d+)$/)
+  t.after(() => {
+    try {
+      process.kill(Number(pid), 'SIGKILL')
+    } catch {}
+  })
+  await launcher.waitForLog(/^mqtt-webhook broker listening on /)
+  // Its shell goes away (the terminal closed, the script ended); three parent checks later it still runs.
+  launcher.child.kill('SIGKILL')
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  assert.equal(alive(Number(pid)), true)
+  assert.equal(launcher.logs.filter((line) => line.msg.startsWith('stopping')).length, 0)
+  process.kill(Number(pid), 'SIGTERM')
+  const { log } = await launcher.waitForLog(/^stopped /, 10_000)
+  assert.equal(log.msg, 'stopped  matched 0  delivered 0  failed 0  dropped 0  queued 0')
+  assert.ok(launcher.logs.some((line) => line.msg.startsWith('stopping on SIGTERM')))
 })
 
 function alive(pid: number): boolean {

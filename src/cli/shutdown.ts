@@ -13,8 +13,10 @@ const PARENT_CHECK_MS = 1000
  * exits with the code it returns. SIGHUP drains like SIGTERM: the terminal is gone, or a supervisor wants
  * the process to end; there is no reload (restart the process to read a changed config).
  *
- * The same happens when the parent process exits: run through `npx` or a shell wrapper that is killed
- * without passing the signal on, the command would otherwise go on as an orphan, holding its port.
+ * The same happens when npm's parent process exits: run through `npx` or `npm start`, whose npm may be
+ * killed without passing the signal on, the command would otherwise go on as an orphan, holding its port.
+ * Started otherwise, its parent going away means nothing: `nohup`, `setsid` and `(cmd &)` start a process
+ * meant to outlive the shell that started it.
  *
  * A second SIGINT while stopping exits at once with 130, for the impatient; a SIGTERM or SIGHUP then is
  * ignored, since a supervisor (or a script relaying Ctrl-C) may send one right after the terminal's SIGINT.
@@ -44,9 +46,18 @@ export function stopOnSignal(logger: Logger | undefined, stop: (cause: StopCause
   process.on('SIGINT', onStop)
   process.on('SIGTERM', onStop)
   process.on('SIGHUP', onStop)
+  const parentCheck = startedByNpm() ? watchParent(() => onStop('parent-exited')) : undefined
+}
+
+/** npm (`npx`, `npm exec`, `npm start`…) says so in its children's environment (npm 7 and later). */
+function startedByNpm(): boolean {
+  return process.env.npm_command !== undefined
+}
+
+function watchParent(onExit: () => void): NodeJS.Timeout {
   const parent = process.ppid
-  const parentCheck = setInterval(() => {
-    if (process.ppid !== parent) onStop('parent-exited')
+  const check = setInterval(() => {
+    if (process.ppid !== parent) onExit()
   }, PARENT_CHECK_MS)
-  parentCheck.unref()
+  return check.unref()
 }
