@@ -42,8 +42,30 @@ const MAX_TIMER_MS = 2_147_483_647
 const MAX_INT32 = 2_147_483_647
 /** RFC 9110 token: what an HTTP header name may be made of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-/** Node refuses header values with these, at request time; refuse them up front instead. */
-const FORBIDDEN_IN_HEADER_VALUE = /[\r\n\0]/
+/**
+ * RFC 9110 §5.5 field value: visible ASCII, spaces, tabs and obs-text (bytes 0x80–0xFF, as Latin-1).
+ * undici refuses anything else (a control character, a `☃`) at request time, every request failing:
+ * refuse it up front instead.
+ */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+/**
+ * Headers the transport writes for each request (framing and connection management, RFC 9110 §7.6.1
+ * and RFC 9112): given in the config, they would contradict the body or the pool, and every request would
+ * fail (`content-length`, `transfer-encoding`) or be refused by undici (`upgrade`, `expect`, `connection`).
+ */
+const BAD_HEADER_VALUE =
+  'must hold only visible ASCII, spaces and tabs (or Latin-1 bytes): no control character'
+const TRANSPORT_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'content-length',
+  'expect',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+])
 
 const DEFAULTS = {
   headers: { 'content-type': 'application/json' },
@@ -156,14 +178,16 @@ function resolveHeaders(root: Record<string, unknown>): Record<string, string> {
       key = 'headers'
       if (typeof value !== 'string')
         throw new WebhookConfigError(key, `${hidden} must have a string value, got ${typeOf(value)}`)
-      if (FORBIDDEN_IN_HEADER_VALUE.test(value))
-        throw new WebhookConfigError(key, `${hidden} must have a value without CR, LF or NUL`)
+      if (!HEADER_VALUE.test(value)) throw new WebhookConfigError(key, `${hidden} ${BAD_HEADER_VALUE}`)
     }
     if (!HEADER_NAME.test(name)) throw new WebhookConfigError(key, 'is not a valid HTTP header name')
+    if (TRANSPORT_HEADERS.has(name.toLowerCase()))
+      throw new WebhookConfigError(
+        key,
+        'is written by the transport for each request; it cannot be configured',
+      )
     if (typeof value !== 'string') throw new WebhookConfigError(key, `must be a string, got ${typeOf(value)}`)
-    if (FORBIDDEN_IN_HEADER_VALUE.test(value)) {
-      throw new WebhookConfigError(key, 'must not contain CR, LF or NUL')
-    }
+    if (!HEADER_VALUE.test(value)) throw new WebhookConfigError(key, BAD_HEADER_VALUE)
     headers.set(name.toLowerCase(), value)
   }
   if (root.headers !== undefined) {

@@ -224,11 +224,23 @@ describe('resolveConfig rejects', () => {
       'headers.x-token',
       'must be a string, got boolean',
     )
+    const badValue = 'must hold only visible ASCII, spaces and tabs (or Latin-1 bytes): no control character'
+    assertRejected(configWith({ headers: { 'x-a': 'ok\r\nx-b: injected' } }), 'headers.x-a', badValue)
+    assertRejected(configWith({ headers: { 'x-a': 'ok\u0001' } }), 'headers.x-a', badValue)
     assertRejected(
-      configWith({ headers: { 'x-a': 'ok\r\nx-b: injected' } }),
-      'headers.x-a',
-      'must not contain CR, LF or NUL',
+      configWith({ headers: { authorization: 'Bearer \u2603x' } }),
+      'headers.authorization',
+      badValue,
     )
+    // Latin-1 (obs-text) and tabs are valid field values.
+    assert.doesNotThrow(() => resolveConfig(configWith({ headers: { 'x-a': 'caf\u00e9\tok' } })))
+    for (const name of ['content-length', 'Transfer-Encoding', 'upgrade', 'expect', 'connection', 'te']) {
+      assertRejected(
+        configWith({ headers: { [name]: '5' } }),
+        `headers.${name}`,
+        'is written by the transport for each request; it cannot be configured',
+      )
+    }
     assertRejected(
       configWith({ headers: { 'bad name': 'v' } }),
       'headers.bad name',
