@@ -178,3 +178,11 @@ test('mqtt-webhook --help prints the commands on stdout and exits 0', async () =
     { code: 0, stderr: [], first: 'Usage: mqtt-webhook <command> [options]' },
   )
 })
+
+test('mqtt-webhook with no command is a usage error: the usage on stderr, exit 2', async () => {
+  const { code, stdout, stderr } = await run([])
+  assert.deepEqual(
+    { code, stdout, first: stderr[0], usage: stderr.includes('Usage: mqtt-webhook <command> [options]') },
+    { code: 2, stdout: [], first: 'mqtt-webhook: a command is needed', usage: true },
+  )
+})

@@ -10,6 +10,9 @@ test('closestName picks the nearest plausible config key, or none', () => {
   assert.equal(closestName('cacert', names), 'cacertfile')
   assert.equal(closestName('zzz', names), undefined)
   assert.equal(closestName('x', []), undefined)
+  // A short word gets one edit: two would turn any two letters into any other two.
+  assert.equal(closestName('qs', ['id', 'ts']), 'ts')
+  assert.equal(closestName('qs', ['id']), undefined)
 })
 
 test('closestName serves CLI commands and flags with the same rule', () => {

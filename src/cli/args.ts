@@ -71,7 +71,10 @@ export function usage(spec: CommandSpec): string {
     `  ${'-h, --help'.padEnd(26)} this help`,
     '',
     `Each option can also come from the environment: --${example} from ${envName(example)}, and so on`,
-    '(the command line wins). Durations take a unit: 500ms, 10s, 5m, 1h; a bare number is seconds.',
+    '(the command line wins).',
+    ...(Object.values(spec.flags).some((flag) => flag.value === 'DURATION')
+      ? ['Durations take a unit: 500ms, 10s, 5m, 1h; a bare number is seconds.']
+      : []),
   ].join('\n')
 }
 

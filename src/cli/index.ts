@@ -29,7 +29,9 @@ const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<void>>>
 
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') return say(USAGE)
+  if (name === '--help' || name === '-h' || name === 'help') return say(USAGE)
+  // No command is a usage error, as git's and npm's: a script that forgot its argument should fail.
+  if (name === undefined) throw new UsageError('a command is needed', USAGE)
   if (name === '--version' || name === '-v') return say(version())
   const load = COMMANDS[name]
   if (!load) {
