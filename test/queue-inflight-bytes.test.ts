@@ -196,3 +196,25 @@ test('an attempt waiting for room goes once one in flight ends, its body exact; 
   assert.ok(most <= 3, `${most} requests at once`)
   assert.deepEqual([stats.queued_bytes, stats.inflight_bytes], [0, 0])
 })
+
+test('an event whose written body alone is over max_queue_bytes is dropped before it is sent, as one too big to store', async (t) => {
+  const receiver = await startReceiver()
+  t.after(() => receiver.close())
+  // Stored, 64 KiB of a control byte is 64 KiB and fits; written in a `plain` body, each byte is `\u0007`.
+  const payload = Buffer.alloc(64 * KiB, 7)
+  const webhook = webhookFor(t, { url: receiver.url, max_queue_bytes: 300_000, 'body.encoding': 'plain' })
+  const reports = collectReports(webhook)
+  for (let n = 0; n < 3; n++) webhook.handle({ ...publish(n), payload })
+  // One that fits written goes: the rule is the written size, not the payload's.
+  webhook.handle(publish(3))
+  await webhook.flush()
+  const stats = webhook.stats()
+  assert.deepEqual(
+    [stats.success, stats.dropped_by_reason.queue_bytes_full, reports.dropped.map((report) => report.reason)],
+    [1, 3, ['queue_bytes_full', 'queue_bytes_full', 'queue_bytes_full']],
+  )
+  assert.deepEqual(
+    receiver.requests.map((request) => (JSON.parse(request.body) as { payload: string }).payload),
+    [payloadText(publish(3))],
+  )
+})

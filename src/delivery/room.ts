@@ -52,6 +52,15 @@ export class Room {
   }
 
   /**
+   * Whether one event's attempt, its stored room and its written body together, could ever fit in
+   * `max_queue_bytes`. Written, a body may be several times what was stored (a binary payload escaped in a
+   * `plain` body), so `reserve` could not tell; one that can never fit is dropped as one too big to store is.
+   */
+  attemptFitsAlone(entry: Entry): boolean {
+    return entry.batch !== undefined || this.#budget.fitsAlone(roomOf(entry) + entry.sendBytes)
+  }
+
+  /**
    * Takes the room an attempt's written body needs beside the rest. Attempts go before waiting jobs: past
    * `max_queue_bytes`, the oldest jobs waiting here make room, as long as the bytes in flight, this
    * attempt's with them, stay within the budget; else it waits for the attempts in flight to end. With
