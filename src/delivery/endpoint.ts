@@ -13,8 +13,8 @@
  * other than an endpoint failure opens the pool; endpoint failures meanwhile count as below.
  *
  * Circuit: after {@link FAILURES_TO_OPEN} endpoint failures in a row it opens, pausing the endpoint for
- * `retry.base_delay × 2^(n-1)` ms at its n-th opening in a row (at least {@link MIN_OPEN_MS}, at most
- * `retry.max_delay`). When the pause ends one request goes alone (the probe): an answer other than an
+ * `retry.base_delay × 2^(n-1)` ms at its n-th opening in a row (at most `retry.max_delay`, never under
+ * {@link MIN_OPEN_MS}). When the pause ends one request goes alone (the probe): an answer other than an
  * endpoint failure closes the circuit, a failure opens it again for twice as long.
  */
 import type { AttemptOutcome } from './retry.ts'
@@ -76,9 +76,10 @@ export class EndpointGate {
     if (outcome.retryAfterMs !== undefined && (status === 429 || status === 503)) {
       // The endpoint answered and asked for a pause: it is alive, not failing. When the pause ends, it
       // is not heard from again (or, after a probe's refusal, its circuit is open as before).
-      this.#circuit = this.#circuit === 'half-open' && alone ? 'open' : 'unknown'
+      const after = this.#circuit === 'half-open' && alone ? 'open' : 'unknown'
       this.#probing = false
-      this.#pause(outcome.retryAfterMs)
+      // A shorter Retry-After than the pause that runs (an answer to an earlier request) changes nothing.
+      if (this.#pause(outcome.retryAfterMs)) this.#circuit = after
       return
     }
     if (outcome.kind !== 'retry') {
@@ -112,16 +113,18 @@ export class EndpointGate {
     this.#circuit = 'open'
     this.#opened++
     const { baseDelay, maxDelay } = this.#retry
-    const grown = Math.max(MIN_OPEN_MS, baseDelay) * 2 ** Math.min(this.#opened - 1, 30)
-    this.#pause(Math.min(maxDelay, grown))
+    const grown = baseDelay * 2 ** Math.min(this.#opened - 1, 30)
+    this.#pause(Math.max(MIN_OPEN_MS, Math.min(maxDelay, grown)))
   }
 
-  #pause(ms: number): void {
+  /** Pauses until `ms` from now, unless a pause already runs longer; whether this one holds. */
+  #pause(ms: number): boolean {
     const until = Date.now() + ms
-    if (until <= this.#pausedUntil) return
+    if (until <= this.#pausedUntil) return false
     this.#pausedUntil = until
     clearTimeout(this.#timer)
     this.#timer = setTimeout(() => this.#endPause(), ms)
+    return true
   }
 
   #endPause(): void {
