@@ -285,7 +285,7 @@ export class DeliveryThread implements Delivery {
    */
   #abandon(): void {
     // Taken back so that the thread cannot start them any more; counted below with the rest, and reported
-    // by the front with the rest (\`abandoned\`): one by one, 50,000 of them took 150 ms on a busy machine.
+    // by the front with the rest (`abandoned`): one by one, 50,000 of them took 150 ms on a busy machine.
     let count = 0
     let bytes = 0
     this.#handedOver.revokeAll((_id, size) => {
