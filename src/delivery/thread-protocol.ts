@@ -86,3 +86,8 @@ export type FromDeliveryThread =
     }
   | { type: 'flushed'; seq: number }
   | { type: 'closed' }
+  /**
+   * The delivery thread (its kernel id) has come back to nice 0: its scheduling policy goes back to
+   * SCHED_OTHER from the broker's thread (`raiseThreadPolicy`).
+   */
+  | { type: 'raise'; thread: string }

@@ -69,7 +69,10 @@ const dispatcher = new Dispatcher({
   },
 })
 
-const governor = new PriorityGovernor(data.priority, config.batch !== undefined)
+const governor = new PriorityGovernor(data.priority, config.batch !== undefined, (thread) =>
+  port.postMessage({ type: 'raise', thread } satisfies FromDeliveryThread),
+)
+let receivedAtTick = 0
 const TICK_MS = 50
 
 // Retries and attempts starting change the counters without any report: keep them fresh anyway; decide
@@ -80,7 +83,10 @@ setInterval(() => {
   publishCounters()
   const now = Date.now()
   const busy = brokerBusy(now)
-  governor.tick(counters[Counter.queued] ?? 0, now, TICK_MS, busy)
+  const received = counters[Counter.received] ?? 0
+  const working = (counters[Counter.inflight] ?? 0) > 0 || received !== receivedAtTick || held.length > 0
+  receivedAtTick = received
+  governor.tick(counters[Counter.queued] ?? 0, now, TICK_MS, busy, working)
   const oldest = held[0]
   if (oldest !== undefined && !governor.holds(busy, now - oldest.at)) takeHeld()
 }, TICK_MS).unref()

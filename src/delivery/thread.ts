@@ -39,7 +39,7 @@ import {
 import { type MessageHookEvent, recordBound } from './message-record.ts'
 import { Outbox } from './outbox.ts'
 import type { AttemptOutcome } from './retry.ts'
-import { BrokerLoadSampler } from './thread-priority.ts'
+import { BrokerLoadSampler, raiseThreadPolicy } from './thread-priority.ts'
 import {
   COUNTER_COUNT,
   Counter,
@@ -437,6 +437,9 @@ export class DeliveryThread implements Delivery {
         break
       case 'closed':
         this.#closed?.()
+        break
+      case 'raise':
+        raiseThreadPolicy(message.thread)
         break
     }
   }
