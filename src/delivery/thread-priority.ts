@@ -13,7 +13,7 @@ import { setPriority } from 'node:os'
 import { type EventLoopUtilization, performance } from 'node:perf_hooks'
 import { WebhookConfigError } from '../errors.ts'
 import type { DeliveryPriority } from '../webhook-types.ts'
-import { LOAD_SAMPLE_MS, LOAD_STALE_MS } from './thread-protocol.ts'
+import { Counter, LOAD_SAMPLE_MS, LOAD_STALE_MS } from './thread-protocol.ts'
 
 /** The lowest nice value: what `idle` falls back to when the scheduling policy cannot be changed. */
 const LOWEST_NICENESS = 19
@@ -57,6 +57,7 @@ export const LONG_BACKLOG_MS = 10_000
 
 /** The last `chrt --idle` started, settled once it has ended. */
 let lowering: Promise<void> = Promise.resolve()
+let lowerPending = false
 
 /**
  * Decides, tick by tick, whether an `idle` delivery thread yields: it runs at the process's priority
@@ -116,11 +117,24 @@ export class PriorityGovernor {
    * @param intervalMs How often this is called, to tell a late timer.
    * @param brokerBusy Whether the broker's thread is busier than {@link BROKER_BUSY} now.
    * @param working Whether events are in flight, or came, since the last call.
+   * @param raisedByBroker Whether the broker's thread raised this thread meanwhile ({@link StarvationGuard}).
    */
-  tick(waiting: number, now: number, intervalMs: number, brokerBusy = false, working = false): void {
+  tick(
+    waiting: number,
+    now: number,
+    intervalMs: number,
+    brokerBusy = false,
+    working = false,
+    raisedByBroker = false,
+  ): void {
     if (!this.#active) return
     const lag = this.#lastTick === undefined ? 0 : now - this.#lastTick - intervalMs
     this.#lastTick = now
+    if (raisedByBroker && !this.#boosted) {
+      this.#boosted = true
+      // A `chrt --idle` of this thread's still on its way would undo the broker's: asked for again after it.
+      if (lowerPending) this.#raise()
+    }
     if (waiting > 0 || working) this.#quietSince = undefined
     else this.#quietSince ??= now
     if (waiting === 0) {
@@ -180,13 +194,61 @@ function lower(): void {
   // the broker. Node has no call for the policy; util-linux's `chrt` sets it for this thread alone.
   const thread = threadId()
   if (thread === undefined) return
+  lowerPending = true
   lowering = new Promise((resolve) => {
-    execFile('chrt', ['--idle', '--pid', '0', thread], { timeout: 5000 }, () => resolve())
+    execFile('chrt', ['--idle', '--pid', '0', thread], { timeout: 5000 }, () => {
+      lowerPending = false
+      resolve()
+    })
   })
 }
 
+/** A delivery thread whose governor has not run for this long (ms) while events come gets no core at all. */
+export const STARVED_MS = 500
+
+/**
+ * The broker's thread's watch over an `idle` delivery thread too starved to raise itself: at SCHED_IDLE,
+ * while busy threads hold every core, its governor's timer may not run for seconds (measured: 3 s at
+ * 1,000 events/s beside 2 busy threads on 2 cores; over 15 s beside 6). Checked as jobs are handed over,
+ * with the broker's load, so an idle broker pays nothing; it raises the thread as its governor would
+ * (which then takes over, and lowers it once delivery is quiet), at most once per {@link STARVED_MS}.
+ */
+export class StarvationGuard {
+  readonly #counters: Float64Array
+  readonly #active: boolean
+  #raisedAt = Number.NEGATIVE_INFINITY
+
+  /** @param counters The shared counters (`Counter`). */
+  constructor(counters: Float64Array, priority: DeliveryPriority) {
+    this.#counters = counters
+    this.#active = process.platform === 'linux' && priority === 'idle'
+  }
+
+  /**
+   * @param now `Date.now()`.
+   * @param load The broker's thread's utilization (0–1) just measured: while it is over
+   * {@link BROKER_BUSY} a backlog is a burst, left to the queue as the governor leaves it.
+   */
+  check(now: number, load: number): void {
+    if (!this.#active || load > BROKER_BUSY) return
+    const counters = this.#counters
+    const tickAt = counters[Counter.tickAt] ?? 0
+    const thread = counters[Counter.thread] ?? 0
+    if (tickAt === 0 || thread === 0 || now - tickAt <= STARVED_MS || now - this.#raisedAt <= STARVED_MS)
+      return
+    try {
+      setPriority(thread, 0)
+    } catch {
+      return // no CAP_SYS_NICE, or the thread has ended
+    }
+    this.#raisedAt = now
+    counters[Counter.raisedByBroker] = 1
+    raiseThreadPolicy(String(thread))
+  }
+}
+
 /** The kernel's id of the calling thread (not Node's `threadId`). */
-function threadId(): string | undefined {
+export function threadId(): string | undefined {
   try {
     return readlinkSync('/proc/thread-self').split('/').pop()
   } catch {

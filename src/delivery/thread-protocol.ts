@@ -37,8 +37,14 @@ export const Counter = {
    */
   brokerLoad: 4,
   brokerLoadAt: 5,
+  /** The delivery thread's kernel id (Linux), written as it starts; 0 until then. */
+  thread: 6,
+  /** When the delivery thread's governor last ran (ms since the epoch): stale, it gets no core. */
+  tickAt: 7,
+  /** Set by the broker's thread when it raised a starved delivery thread (`StarvationGuard`), cleared by its governor. */
+  raisedByBroker: 8,
 } as const
-export const COUNTER_COUNT = 6
+export const COUNTER_COUNT = 9
 
 /** How often at most the broker's thread measures its load. */
 export const LOAD_SAMPLE_MS = 100

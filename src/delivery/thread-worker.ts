@@ -13,7 +13,7 @@ import { Dispatcher } from './dispatcher.ts'
 import type { Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
-import { applyDeliveryPriority, BROKER_BUSY, PriorityGovernor } from './thread-priority.ts'
+import { applyDeliveryPriority, BROKER_BUSY, PriorityGovernor, threadId } from './thread-priority.ts'
 import {
   COUNTER_COUNT,
   Counter,
@@ -32,6 +32,8 @@ const config = withBuffers(data.config)
 const counters = new Float64Array(data.counters)
 
 applyDeliveryPriority(data.priority)
+counters[Counter.thread] = Number(threadId() ?? 0)
+counters[Counter.tickAt] = Date.now() // a thread starved before its first tick shows too
 
 let delivered: number[] = []
 let failed: FailedJob[] = []
@@ -86,7 +88,10 @@ setInterval(() => {
   const received = counters[Counter.received] ?? 0
   const working = (counters[Counter.inflight] ?? 0) > 0 || received !== receivedAtTick || held.length > 0
   receivedAtTick = received
-  governor.tick(counters[Counter.queued] ?? 0, now, TICK_MS, busy, working)
+  const raisedByBroker = counters[Counter.raisedByBroker] === 1
+  counters[Counter.raisedByBroker] = 0
+  counters[Counter.tickAt] = now
+  governor.tick(counters[Counter.queued] ?? 0, now, TICK_MS, busy, working, raisedByBroker)
   const oldest = held[0]
   if (oldest !== undefined && !governor.holds(busy, now - oldest.at)) takeHeld()
 }, TICK_MS).unref()
