@@ -117,7 +117,8 @@ export class PriorityGovernor {
    * @param intervalMs How often this is called, to tell a late timer.
    * @param brokerBusy Whether the broker's thread is busier than {@link BROKER_BUSY} now.
    * @param working Whether events are in flight, or came, since the last call.
-   * @param raisedByBroker Whether the broker's thread raised this thread meanwhile ({@link StarvationGuard}).
+   * @param raised Whether the shared counters say the thread runs at the process's priority: when the
+   * broker's thread raised it ({@link StarvationGuard}), the governor takes that over as its own raise.
    */
   tick(
     waiting: number,
@@ -125,12 +126,12 @@ export class PriorityGovernor {
     intervalMs: number,
     brokerBusy = false,
     working = false,
-    raisedByBroker = false,
+    raised = false,
   ): void {
     if (!this.#active) return
     const lag = this.#lastTick === undefined ? 0 : now - this.#lastTick - intervalMs
     this.#lastTick = now
-    if (raisedByBroker && !this.#boosted) {
+    if (raised && !this.#boosted) {
       this.#boosted = true
       // A `chrt --idle` of this thread's still on its way would undo the broker's: asked for again after it.
       if (lowerPending) this.#raise()
@@ -234,15 +235,15 @@ export class StarvationGuard {
     const counters = this.#counters
     const tickAt = counters[Counter.tickAt] ?? 0
     const thread = counters[Counter.thread] ?? 0
-    if (tickAt === 0 || thread === 0 || now - tickAt <= STARVED_MS || now - this.#raisedAt <= STARVED_MS)
-      return
+    if (counters[Counter.raised] === 1 || tickAt === 0 || thread === 0) return
+    if (now - tickAt <= STARVED_MS || now - this.#raisedAt <= STARVED_MS) return
     try {
       setPriority(thread, 0)
     } catch {
       return // no CAP_SYS_NICE, or the thread has ended
     }
     this.#raisedAt = now
-    counters[Counter.raisedByBroker] = 1
+    counters[Counter.raised] = 1
     raiseThreadPolicy(String(thread))
   }
 }

@@ -41,8 +41,11 @@ export const Counter = {
   thread: 6,
   /** When the delivery thread's governor last ran (ms since the epoch): stale, it gets no core. */
   tickAt: 7,
-  /** Set by the broker's thread when it raised a starved delivery thread (`StarvationGuard`), cleared by its governor. */
-  raisedByBroker: 8,
+  /**
+   * 1 while the delivery thread runs at the process's priority: kept by its governor, set by the broker's
+   * thread too when it raises a starved delivery thread (`StarvationGuard`).
+   */
+  raised: 8,
 } as const
 export const COUNTER_COUNT = 9
 

@@ -88,10 +88,10 @@ setInterval(() => {
   const received = counters[Counter.received] ?? 0
   const working = (counters[Counter.inflight] ?? 0) > 0 || received !== receivedAtTick || held.length > 0
   receivedAtTick = received
-  const raisedByBroker = counters[Counter.raisedByBroker] === 1
-  counters[Counter.raisedByBroker] = 0
   counters[Counter.tickAt] = now
-  governor.tick(counters[Counter.queued] ?? 0, now, TICK_MS, busy, working, raisedByBroker)
+  const raised = counters[Counter.raised] === 1
+  governor.tick(counters[Counter.queued] ?? 0, now, TICK_MS, busy, working, raised)
+  counters[Counter.raised] = governor.boosted ? 1 : 0
   const oldest = held[0]
   if (oldest !== undefined && !governor.holds(busy, now - oldest.at)) takeHeld()
 }, TICK_MS).unref()
