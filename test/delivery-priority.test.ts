@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { once } from 'node:events'
 import { readdirSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { describe, type TestContext, test } from 'node:test'
+import { Worker } from 'node:worker_threads'
 import { BrokerLoadSampler } from '../src/delivery/thread-priority.ts'
 import { LOAD_SAMPLE_MS, LOAD_STALE_MS } from '../src/delivery/thread-protocol.ts'
 import { WebhookConfigError } from '../src/errors.ts'
@@ -38,6 +41,9 @@ function threadsOfThisProcess(): ThreadScheduling[] {
 }
 
 const idleThreads = () => threadsOfThisProcess().filter((thread) => thread.policy === SCHED_IDLE)
+/** Threads below the process's priority in either way: nice above 0, or another policy. */
+const loweredThreads = () =>
+  threadsOfThisProcess().filter((thread) => thread.nice !== 0 || thread.policy !== SCHED_OTHER)
 const mainThread = () => threadsOfThisProcess().find((thread) => thread.tid === process.pid)
 
 const notLinux = process.platform !== 'linux' && 'threads have their own priority on Linux only'
@@ -93,6 +99,80 @@ describe('the delivery thread yields the CPU to the broker', { skip: notLinux },
     await webhook.flush()
     await waitFor(() => idleThreads().length === 1, 'SCHED_IDLE again once nothing waits')
     assert.equal(receiver.accepted.length, 3)
+  })
+
+  test('raised, it stays raised under a steady stream that never waits, and yields once the stream ends', {
+    skip: chrtMissing,
+  }, async (t) => {
+    // The first answer takes 3 s: with one connection, the other events wait behind it that long.
+    const receiver = await startReceiver({
+      reply: (_request, index) => ({ status: 200, delayMs: index === 0 ? 3000 : 0 }),
+    })
+    t.after(() => receiver.close())
+    const webhook = webhookFor(t, { url: receiver.url, pool_size: 1 })
+    webhook.handle(publish(1))
+    await waitFor(() => idleThreads().length === 1, 'one thread at SCHED_IDLE')
+    webhook.handle(publish(2))
+    await waitFor(
+      () => loweredThreads().length === 0,
+      'the delivery thread back at the process priority',
+      5000,
+    )
+    await waitFor(() => receiver.accepted.length === 2, 'the backlog delivered')
+    // A steady stream: an event every 100 ms, each answered at once, so the queue is empty at nearly every
+    // tick of the governor, its one connection busy or idle in turn. Nothing waits, yet the load goes on.
+    let n = 3
+    const lowered: ThreadScheduling[][] = []
+    const streamUntil = Date.now() + 2500
+    while (Date.now() < streamUntil) {
+      webhook.handle(publish(n++))
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const now = loweredThreads()
+      if (now.length > 0) lowered.push(now)
+    }
+    assert.deepEqual(lowered, [], 'no sample of the stream found the delivery thread lowered')
+    await webhook.flush()
+    assert.equal(receiver.accepted.length, n - 1)
+    await waitFor(() => idleThreads().length === 1, 'SCHED_IDLE again once the stream has ended')
+  })
+
+  test('the raise takes effect while busy threads hold every core', { skip: chrtMissing }, async (t) => {
+    const receiver = await startReceiver({
+      reply: (_request, index) => ({ status: 200, delayMs: index === 0 ? 3000 : 0 }),
+    })
+    t.after(() => receiver.close())
+    const webhook = webhookFor(t, { url: receiver.url, pool_size: 1 })
+    webhook.handle(publish(1))
+    await waitFor(() => idleThreads().length === 1, 'one thread at SCHED_IDLE')
+    const delivery = idleThreads()[0]?.tid
+    const ofDelivery = () => threadsOfThisProcess().find((thread) => thread.tid === delivery)
+    // CPU-bound threads, three per core, at the process's priority: a SCHED_IDLE thread, and any process
+    // it starts, gets next to no CPU now; its governor's timer may not run for seconds.
+    const busy = Array.from(
+      { length: 3 * availableParallelism() },
+      () => new Worker('for (;;);', { eval: true }),
+    )
+    t.after(() => Promise.all(busy.map((worker) => worker.terminate())))
+    await Promise.all(busy.map((worker) => once(worker, 'online')))
+    // A steady stream, 10 events every 10 ms, waiting behind the first one's answer.
+    let n = 2
+    let niceZeroAt: number | undefined
+    const deadline = Date.now() + 15_000
+    while (ofDelivery()?.policy !== SCHED_OTHER && Date.now() < deadline) {
+      for (let k = 0; k < 10; k++) webhook.handle(publish(n++))
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      if (niceZeroAt === undefined && ofDelivery()?.nice === 0) niceZeroAt = Date.now()
+    }
+    await Promise.all(busy.map((worker) => worker.terminate()))
+    assert.notEqual(niceZeroAt, undefined, 'the delivery thread came back to nice 0')
+    assert.equal(ofDelivery()?.policy, SCHED_OTHER, 'and to SCHED_OTHER')
+    // Its policy follows its nice value (a `chrt` started at SCHED_IDLE took seconds to).
+    assert.ok(
+      Date.now() - (niceZeroAt ?? 0) < 2000,
+      `SCHED_OTHER ${Date.now() - (niceZeroAt ?? 0)} ms after nice 0`,
+    )
+    await webhook.flush()
+    assert.equal(receiver.accepted.length, n - 1)
   })
 
   test('while the broker thread is busy taking in a burst, the backlog does not raise it (for 10 s)', {

@@ -13,7 +13,7 @@ import { setPriority } from 'node:os'
 import { type EventLoopUtilization, performance } from 'node:perf_hooks'
 import { WebhookConfigError } from '../errors.ts'
 import type { DeliveryPriority } from '../webhook-types.ts'
-import { LOAD_SAMPLE_MS, LOAD_STALE_MS } from './thread-protocol.ts'
+import { Counter, LOAD_SAMPLE_MS, LOAD_STALE_MS } from './thread-protocol.ts'
 
 /** The lowest nice value: what `idle` falls back to when the scheduling policy cannot be changed. */
 const LOWEST_NICENESS = 19
@@ -38,6 +38,13 @@ export function applyDeliveryPriority(priority: DeliveryPriority): void {
 
 /** How long events may wait behind a busy thread before it stops yielding, in ms (the p99 latency aimed at). */
 export const BACKLOG_MS = 1000
+/**
+ * How long nothing may have waited or been in flight before a raised thread yields again, in ms. Under a
+ * steady load the queue is empty whenever every waiting event has just gone out: lowered at that moment,
+ * the thread fell back behind the busy threads with ~2,300 events coming after it, and their p99 went
+ * from 0.37 s to 3–9 s (1,000 events/s, 2 cores, 2 busy threads).
+ */
+export const QUIET_MS = BACKLOG_MS
 /** A timer this late means the thread is not getting a core at all. */
 const STARVED_LAG_MS = 250
 /**
@@ -48,20 +55,27 @@ export const BROKER_BUSY = 0.8
 /** A backlog this old (ms) ends the yielding even while the broker's thread is busy: a load, not a burst. */
 export const LONG_BACKLOG_MS = 10_000
 
+/** The last `chrt --idle` started, settled once it has ended. */
+let lowering: Promise<void> = Promise.resolve()
+let lowerPending = false
+
 /**
  * Decides, tick by tick, whether an `idle` delivery thread yields: it runs at the process's priority
  * while events have been waiting for over {@link BACKLOG_MS} (or its timers come {@link STARVED_LAG_MS}
  * late while events wait) and the broker's thread has slack, or once they have been waiting for
- * {@link LONG_BACKLOG_MS} whatever the broker does; it yields again once nothing waits. Raised in the
- * middle of a burst the broker is taking in, it took the broker's core (measured under aedes, 2 cores:
- * the broker's thread waited 5.7–19 µs more per message, issue 15). Coming back to the process's
- * priority needs CAP_SYS_NICE (root has it); without it the thread stays lowered, as before.
+ * {@link LONG_BACKLOG_MS} whatever the broker does; it yields again once nothing has waited or been in
+ * flight for {@link QUIET_MS}. Raised in the middle of a burst the broker is taking in, it took the
+ * broker's core (measured under aedes, 2 cores: the broker's thread waited 5.7–19 µs more per message,
+ * issue 15). Coming back to the process's priority needs CAP_SYS_NICE (root has it); without it the thread
+ * stays lowered, as before.
  */
 export class PriorityGovernor {
   readonly #active: boolean
   readonly #holding: boolean
+  readonly #raisePolicy: (thread: string) => void
   #boosted = false
   #backlogSince: number | undefined
+  #quietSince: number | undefined
   #lastTick: number | undefined
 
   /**
@@ -69,10 +83,14 @@ export class PriorityGovernor {
    * @param batched Whether events go in batches: then a request and its report carry up to
    * `batch.max_events` events, sending during a burst costs the broker little, and holding jobs back
    * cost a fifth of the batched flood's events/s (measured, issue 15): they are not held.
+   * @param raisePolicy Asks the broker's thread to put this thread (its kernel id) back to SCHED_OTHER
+   * ({@link raiseThreadPolicy}): a `chrt` started from this thread would inherit SCHED_IDLE, and on a busy
+   * host wait seconds for a core to do it.
    */
-  constructor(priority: DeliveryPriority, batched = false) {
+  constructor(priority: DeliveryPriority, batched = false, raisePolicy: (thread: string) => void = () => {}) {
     this.#active = process.platform === 'linux' && priority === 'idle'
     this.#holding = this.#active && !batched
+    this.#raisePolicy = raisePolicy
   }
 
   /** Whether the thread runs at the process's priority now. */
@@ -98,14 +116,31 @@ export class PriorityGovernor {
    * @param now `Date.now()`.
    * @param intervalMs How often this is called, to tell a late timer.
    * @param brokerBusy Whether the broker's thread is busier than {@link BROKER_BUSY} now.
+   * @param working Whether events are in flight, or came, since the last call.
+   * @param raised Whether the shared counters say the thread runs at the process's priority: when the
+   * broker's thread raised it ({@link StarvationGuard}), the governor takes that over as its own raise.
    */
-  tick(waiting: number, now: number, intervalMs: number, brokerBusy = false): void {
+  tick(
+    waiting: number,
+    now: number,
+    intervalMs: number,
+    brokerBusy = false,
+    working = false,
+    raised = false,
+  ): void {
     if (!this.#active) return
     const lag = this.#lastTick === undefined ? 0 : now - this.#lastTick - intervalMs
     this.#lastTick = now
+    if (raised && !this.#boosted) {
+      this.#boosted = true
+      // A `chrt --idle` of this thread's still on its way would undo the broker's: asked for again after it.
+      if (lowerPending) this.#raise()
+    }
+    if (waiting > 0 || working) this.#quietSince = undefined
+    else this.#quietSince ??= now
     if (waiting === 0) {
       this.#backlogSince = undefined
-      if (this.#boosted) {
+      if (this.#boosted && this.#quietSince !== undefined && now - this.#quietSince >= QUIET_MS) {
         this.#boosted = false
         lower()
       }
@@ -117,20 +152,34 @@ export class PriorityGovernor {
     const behind = waited > BACKLOG_MS || lag > STARVED_LAG_MS
     if ((behind && !brokerBusy) || waited > LONG_BACKLOG_MS) {
       this.#boosted = true
-      raise()
+      this.#raise()
     }
+  }
+
+  /** Back to the process's priority: nice 0 at once, then SCHED_OTHER by the broker's thread. */
+  #raise(): void {
+    try {
+      setPriority(0, 0)
+    } catch {
+      return // no CAP_SYS_NICE: a lowered thread cannot come back
+    }
+    const thread = threadId()
+    if (thread === undefined) return
+    // A `chrt --idle` still on its way would undo the raise: the policy is asked for after it.
+    void lowering.then(() => {
+      if (this.#boosted) this.#raisePolicy(thread)
+    })
   }
 }
 
-/** Back to the process's priority: nice 0, SCHED_OTHER. */
-function raise(): void {
-  try {
-    setPriority(0, 0)
-  } catch {
-    return // no CAP_SYS_NICE: a lowered thread cannot come back
-  }
-  const thread = threadId()
-  if (thread !== undefined) execFile('chrt', ['--other', '--pid', '0', thread], { timeout: 5000 }, () => {})
+/**
+ * Puts a thread of this process (its kernel id) back to SCHED_OTHER, from the broker's thread: a process
+ * started there runs at the broker's priority, and does it in milliseconds even while busy threads hold
+ * every core (started from the SCHED_IDLE thread itself, it took seconds).
+ */
+export function raiseThreadPolicy(thread: string): void {
+  if (process.platform !== 'linux' || !/^\d+$/.test(thread)) return
+  execFile('chrt', ['--other', '--pid', '0', thread], { timeout: 5000 }, () => {})
 }
 
 /** Nice 19, then SCHED_IDLE where util-linux's `chrt` is there. */
@@ -145,11 +194,62 @@ function lower(): void {
   // as free when a thread wakes, so the collector's helpers and the endpoint go there rather than preempt
   // the broker. Node has no call for the policy; util-linux's `chrt` sets it for this thread alone.
   const thread = threadId()
-  if (thread !== undefined) execFile('chrt', ['--idle', '--pid', '0', thread], { timeout: 5000 }, () => {})
+  if (thread === undefined) return
+  lowerPending = true
+  lowering = new Promise((resolve) => {
+    execFile('chrt', ['--idle', '--pid', '0', thread], { timeout: 5000 }, () => {
+      lowerPending = false
+      resolve()
+    })
+  })
+}
+
+/** A delivery thread whose governor has not run for this long (ms) while events come gets no core at all. */
+export const STARVED_MS = 500
+
+/**
+ * The broker's thread's watch over an `idle` delivery thread too starved to raise itself: at SCHED_IDLE,
+ * while busy threads hold every core, its governor's timer may not run for seconds (measured: 3 s at
+ * 1,000 events/s beside 2 busy threads on 2 cores; over 15 s beside 6). Checked as jobs are handed over,
+ * with the broker's load, so an idle broker pays nothing; it raises the thread as its governor would
+ * (which then takes over, and lowers it once delivery is quiet), at most once per {@link STARVED_MS}.
+ */
+export class StarvationGuard {
+  readonly #counters: Float64Array
+  readonly #active: boolean
+  #raisedAt = Number.NEGATIVE_INFINITY
+
+  /** @param counters The shared counters (`Counter`). */
+  constructor(counters: Float64Array, priority: DeliveryPriority) {
+    this.#counters = counters
+    this.#active = process.platform === 'linux' && priority === 'idle'
+  }
+
+  /**
+   * @param now `Date.now()`.
+   * @param load The broker's thread's utilization (0–1) just measured: while it is over
+   * {@link BROKER_BUSY} a backlog is a burst, left to the queue as the governor leaves it.
+   */
+  check(now: number, load: number): void {
+    if (!this.#active || load > BROKER_BUSY) return
+    const counters = this.#counters
+    const tickAt = counters[Counter.tickAt] ?? 0
+    const thread = counters[Counter.thread] ?? 0
+    if (counters[Counter.raised] === 1 || tickAt === 0 || thread === 0) return
+    if (now - tickAt <= STARVED_MS || now - this.#raisedAt <= STARVED_MS) return
+    try {
+      setPriority(thread, 0)
+    } catch {
+      return // no CAP_SYS_NICE, or the thread has ended
+    }
+    this.#raisedAt = now
+    counters[Counter.raised] = 1
+    raiseThreadPolicy(String(thread))
+  }
 }
 
 /** The kernel's id of the calling thread (not Node's `threadId`). */
-function threadId(): string | undefined {
+export function threadId(): string | undefined {
   try {
     return readlinkSync('/proc/thread-self').split('/').pop()
   } catch {

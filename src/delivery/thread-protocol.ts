@@ -37,8 +37,17 @@ export const Counter = {
    */
   brokerLoad: 4,
   brokerLoadAt: 5,
+  /** The delivery thread's kernel id (Linux), written as it starts; 0 until then. */
+  thread: 6,
+  /** When the delivery thread's governor last ran (ms since the epoch): stale, it gets no core. */
+  tickAt: 7,
+  /**
+   * 1 while the delivery thread runs at the process's priority: kept by its governor, set by the broker's
+   * thread too when it raises a starved delivery thread (`StarvationGuard`).
+   */
+  raised: 8,
 } as const
-export const COUNTER_COUNT = 6
+export const COUNTER_COUNT = 9
 
 /** How often at most the broker's thread measures its load. */
 export const LOAD_SAMPLE_MS = 100
@@ -86,3 +95,8 @@ export type FromDeliveryThread =
     }
   | { type: 'flushed'; seq: number }
   | { type: 'closed' }
+  /**
+   * The delivery thread (its kernel id) has come back to nice 0: its scheduling policy goes back to
+   * SCHED_OTHER from the broker's thread (`raiseThreadPolicy`).
+   */
+  | { type: 'raise'; thread: string }

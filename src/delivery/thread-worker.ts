@@ -13,7 +13,7 @@ import { Dispatcher } from './dispatcher.ts'
 import type { Body } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
-import { applyDeliveryPriority, BROKER_BUSY, PriorityGovernor } from './thread-priority.ts'
+import { applyDeliveryPriority, BROKER_BUSY, PriorityGovernor, threadId } from './thread-priority.ts'
 import {
   COUNTER_COUNT,
   Counter,
@@ -32,6 +32,8 @@ const config = withBuffers(data.config)
 const counters = new Float64Array(data.counters)
 
 applyDeliveryPriority(data.priority)
+counters[Counter.thread] = Number(threadId() ?? 0)
+counters[Counter.tickAt] = Date.now() // a thread starved before its first tick shows too
 
 let delivered: number[] = []
 let failed: FailedJob[] = []
@@ -69,7 +71,10 @@ const dispatcher = new Dispatcher({
   },
 })
 
-const governor = new PriorityGovernor(data.priority, config.batch !== undefined)
+const governor = new PriorityGovernor(data.priority, config.batch !== undefined, (thread) =>
+  port.postMessage({ type: 'raise', thread } satisfies FromDeliveryThread),
+)
+let receivedAtTick = 0
 const TICK_MS = 50
 
 // Retries and attempts starting change the counters without any report: keep them fresh anyway; decide
@@ -80,7 +85,13 @@ setInterval(() => {
   publishCounters()
   const now = Date.now()
   const busy = brokerBusy(now)
-  governor.tick(counters[Counter.queued] ?? 0, now, TICK_MS, busy)
+  const received = counters[Counter.received] ?? 0
+  const working = (counters[Counter.inflight] ?? 0) > 0 || received !== receivedAtTick || held.length > 0
+  receivedAtTick = received
+  counters[Counter.tickAt] = now
+  const raised = counters[Counter.raised] === 1
+  governor.tick(counters[Counter.queued] ?? 0, now, TICK_MS, busy, working, raised)
+  counters[Counter.raised] = governor.boosted ? 1 : 0
   const oldest = held[0]
   if (oldest !== undefined && !governor.holds(busy, now - oldest.at)) takeHeld()
 }, TICK_MS).unref()

@@ -39,7 +39,7 @@ import {
 import { type MessageHookEvent, recordBound } from './message-record.ts'
 import { Outbox } from './outbox.ts'
 import type { AttemptOutcome } from './retry.ts'
-import { BrokerLoadSampler } from './thread-priority.ts'
+import { BrokerLoadSampler, raiseThreadPolicy, StarvationGuard } from './thread-priority.ts'
 import {
   COUNTER_COUNT,
   Counter,
@@ -99,6 +99,7 @@ export class DeliveryThread implements Delivery {
   #encodingDone: Array<() => void> = []
   #flushSeq = 0
   readonly #loadSampler = new BrokerLoadSampler()
+  readonly #starvationGuard: StarvationGuard
   readonly #flushWaiters = new Map<number, () => void>()
   /**
    * Jobs settled on this side, not the delivery thread's, by event name: taken after close, dropped to make
@@ -122,6 +123,7 @@ export class DeliveryThread implements Delivery {
     this.#counters = new Float64Array(
       new SharedArrayBuffer((COUNTER_COUNT + DELIVERY_METRICS_CELLS) * Float64Array.BYTES_PER_ELEMENT),
     )
+    this.#starvationGuard = new StarvationGuard(this.#counters, options.priority)
     const { maxQueue, maxQueueBytes } = options.config
     this.#budget = QueueBudget.create(maxQueue, maxQueueBytes, true)
     this.#claims = new Claims(Claims.allocate(Math.min(2 * maxQueue + CLAIM_SLACK, MAX_CLAIM_SLOTS)))
@@ -201,8 +203,10 @@ export class DeliveryThread implements Delivery {
     addAt(this.#acceptedByEvent, eventIndex(event.event), 1)
     this.#outstanding++
     if (this.#outstanding === 1) this.#worker?.ref()
-    if (this.#reserve(id, recordBound(event), eventIndex(event.event)))
+    if (this.#reserve(id, recordBound(event), eventIndex(event.event))) {
       this.#outbox.addMessage(id, event, key)
+      this.#pilingUp()
+    }
   }
 
   stats(): DispatcherStats {
@@ -385,14 +389,25 @@ export class DeliveryThread implements Delivery {
       return
     }
     this.#outbox.add(id, body, key, event)
+    this.#pilingUp()
+  }
+
+  /**
+   * A delivery thread starved of CPU takes no batch, so none is handed over: the load is measured, and the
+   * thread's starvation seen (`StarvationGuard`), as jobs pile up too, at every 256th waiting here.
+   */
+  #pilingUp(): void {
+    if ((this.#outbox.length & 255) === 0) this.#sampleLoad()
   }
 
   /** Tells the delivery thread how busy this thread is (`PriorityGovernor`); a stale figure reads as idle. */
   #sampleLoad(): void {
     const load = this.#loadSampler.sample(performance.now())
     if (load === undefined) return
+    const now = Date.now()
     this.#counters[Counter.brokerLoad] = load
-    this.#counters[Counter.brokerLoadAt] = Date.now()
+    this.#counters[Counter.brokerLoadAt] = now
+    this.#starvationGuard.check(now, load)
   }
 
   /** Messages go in order: a flush or close is sent only once the outbox has handed over every job. */
@@ -437,6 +452,9 @@ export class DeliveryThread implements Delivery {
         break
       case 'closed':
         this.#closed?.()
+        break
+      case 'raise':
+        raiseThreadPolicy(message.thread)
         break
     }
   }
