@@ -3,9 +3,7 @@
  * a short grace whatever the delivery thread's state, and no delay overflows a Node timer.
  */
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
-import { createServer } from 'node:http'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import { setLongTimeout } from '../src/delivery/timers.ts'
@@ -16,20 +14,7 @@ import { startReceiver } from './helpers/receiver.ts'
 test('close({ timeout_ms }) returns in time while CPU-bound threads starve the delivery thread, and counts everything', async (t) => {
   // It answers the first request, so that the pool opens (an endpoint not heard from gets one request
   // at a time), then never again.
-  let answered = false
-  const server = createServer((req, res) => {
-    if (answered) return
-    answered = true
-    req.resume()
-    res.end()
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.after(() => {
-    server.closeAllConnections()
-    server.close()
-  })
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`
+  const url = await answersOnlyTheFirst(t)
   const webhook = webhookFor(t, { url, events: [{ event: 'on_client_connack' }] })
   const reports = collectReports(webhook)
   webhook.handle(connack('first'))
@@ -128,17 +113,7 @@ for (const where of ['the delivery thread', "the caller's thread (options.send)"
   test(`a second close() with a shorter timeout cuts a pending first one short, on ${where}`, async (t) => {
     // The endpoint answers its first request, so the pool opens (an endpoint not heard from gets one request
     // at a time), then never again, as a black-holed one.
-    let requests = 0
-    const server = createServer((_request, response) => {
-      if (requests++ === 0) response.end()
-    })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    t.after(() => {
-      server.closeAllConnections()
-      server.close()
-    })
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`
+    const url = await answersOnlyTheFirst(t)
     let sends = 0
     const send = () => (sends++ === 0 ? Promise.resolve({ status: 200 }) : new Promise<never>(() => {}))
     const webhook = webhookFor(t, { url, pool_size: 2 }, where === 'the delivery thread' ? {} : { send })
@@ -183,3 +158,12 @@ test('a second close() with a longer timeout does not stretch the first one', as
   assert.ok(took < 10_000, `close took ${took} ms`)
   assert.deepEqual([webhook.stats().dropped_by_reason.closed, webhook.stats().inflight], [3, 0])
 })
+
+/** An endpoint that answers its first request, then none: a black hole once the pool has opened. */
+async function answersOnlyTheFirst(t: TestContext): Promise<string> {
+  const receiver = await startReceiver({
+    reply: (_request, index) => (index === 0 ? 200 : { status: 200, hang: true }),
+  })
+  t.after(() => receiver.close())
+  return receiver.url
+}

@@ -180,25 +180,21 @@ export class DeliveryMetrics {
       counts.retried_by_event[name] = retried
       counts.success += delivered
       counts.retried += retried
-      const failed = { ...NO_FAILURES }
-      for (let i = 0; i < FAILURE_REASONS.length; i++) {
-        const reason = FAILURE_REASONS[i] as FailureReason
-        const value = values[at + FAILED_AT + i] as number
-        failed[reason] = value
-        counts.failed_by_reason[reason] += value
-        counts.failed += value
-      }
-      counts.failed_by_event[name] = failed
-      const dropped = { ...NO_DROPS }
-      for (let i = 0; i < DROP_REASON_CELLS.length; i++) {
-        const reason = DROP_REASON_CELLS[i] as DropReason
-        const value = values[at + DROPPED_AT + i] as number
-        dropped[reason] = value
-        counts.dropped_by_reason[reason] += value
-        counts.dropped += value
-      }
-      counts.dropped_by_event[name] = dropped
+      counts.failed_by_event[name] = byReason(
+        values,
+        at + FAILED_AT,
+        FAILURE_REASONS,
+        counts.failed_by_reason,
+      )
+      counts.dropped_by_event[name] = byReason(
+        values,
+        at + DROPPED_AT,
+        DROP_REASON_CELLS,
+        counts.dropped_by_reason,
+      )
     }
+    counts.failed = sum(counts.failed_by_reason)
+    counts.dropped = sum(counts.dropped_by_reason)
     return counts
   }
 }
@@ -206,6 +202,30 @@ export class DeliveryMetrics {
 function zeros<K extends string>(keys: readonly K[]): Readonly<Record<K, number>> {
   return Object.freeze(Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>)
 }
+
+/** One event's counts by reason, from its cells at `from`, added to `totals` as they are read. */
+function byReason<R extends string>(
+  values: Float64Array,
+  from: number,
+  reasons: readonly R[],
+  totals: Record<R, number>,
+): Record<R, number> {
+  const counts = { ...zeros(reasons) } as Record<R, number>
+  for (let i = 0; i < reasons.length; i++) {
+    const reason = reasons[i] as R
+    const value = values[from + i] as number
+    counts[reason] = value
+    totals[reason] += value
+  }
+  return counts
+}
+
+function sum(counts: Record<string, number>): number {
+  let total = 0
+  for (const value of Object.values(counts)) total += value
+  return total
+}
+
 /** Copied by spreading: a literal's shape, which a record built key by key does not get. */
 const NO_FAILURES = zeros(FAILURE_REASONS)
 const NO_DROPS = zeros(DROP_REASON_CELLS)
