@@ -284,3 +284,28 @@ test("the broker's load is measured between hand-overs close together, never fro
   assert.equal(sampler.sample(quietEnd, elu(1000, 600)), undefined)
   assert.equal(sampler.sample(quietEnd + LOAD_SAMPLE_MS, elu(1025, 675)), 0.25)
 })
+
+test('where a lowered thread could never come back (no CAP_SYS_NICE, RLIMIT_NICE 0), idle leaves it at the process priority', {
+  skip: notLinux,
+}, async () => {
+  const index = new URL('../src/index.ts', import.meta.url).href
+  const script = `import { readdirSync, readFileSync } from 'node:fs'
+import { createWebhook } from ${JSON.stringify(index)}
+const webhook = createWebhook({ url: 'http://127.0.0.1:9/', events: [{ event: 'on_client_connack' }] })
+await webhook.flush()
+await new Promise((resolve) => setTimeout(resolve, 1000))
+const lowered = readdirSync('/proc/self/task').filter((tid) => {
+  const fields = readFileSync('/proc/self/task/' + tid + '/stat', 'utf8').split(') ')[1].split(' ')
+  return fields[16] !== '0' || fields[38] !== '0'
+})
+console.log(JSON.stringify({ lowered: lowered.length }))
+await webhook.close()`
+  const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script]
+  // As root, dropped to nobody with no capability; else this user already has none (it cannot lower).
+  const command =
+    process.getuid?.() === 0
+      ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', ...node]
+      : node
+  const output = execFileSync(command[0] as string, command.slice(1), { encoding: 'utf8', timeout: 30_000 })
+  assert.equal(output.trim(), '{"lowered":0}')
+})

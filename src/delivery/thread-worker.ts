@@ -31,7 +31,6 @@ const data = workerData as DeliveryThreadData
 const config = withBuffers(data.config)
 const counters = new Float64Array(data.counters)
 
-applyDeliveryPriority(data.priority)
 counters[Counter.thread] = Number(threadId() ?? 0)
 counters[Counter.tickAt] = Date.now() // a thread starved before its first tick shows too
 
@@ -41,6 +40,9 @@ let dropped: number[] = []
 let reportScheduled = false
 
 const sender = createSender(config, (id) => data.idPrefix + id.toString(36))
+// Lowered once the sender has loaded axios and undici: loaded at SCHED_IDLE on a busy host, they held the
+// first request back.
+applyDeliveryPriority(data.priority)
 const dispatcher = new Dispatcher({
   poolSize: config.poolSize,
   budget: new QueueBudget(new Int32Array(data.budget), config.maxQueue, config.maxQueueBytes),
