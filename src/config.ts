@@ -48,21 +48,17 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
  * refuse it up front instead.
  */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+const BAD_HEADER_VALUE = 'must hold only visible ASCII, spaces, tabs and Latin-1 characters'
 /**
- * Headers the transport writes for each request (framing and connection management, RFC 9110 §7.6.1
- * and RFC 9112): given in the config, they would contradict the body or the pool, and every request would
- * fail (`content-length`, `transfer-encoding`) or be refused by undici (`upgrade`, `expect`, `connection`).
+ * Headers the transport writes for each request, which undici refuses or which contradict the body or
+ * the pool: given in the config, every request would fail (`content-length`, `transfer-encoding`) or be
+ * refused (`upgrade`, `expect`, `keep-alive`, `connection`).
  */
-const BAD_HEADER_VALUE =
-  'must hold only visible ASCII, spaces and tabs (or Latin-1 bytes): no control character'
 const TRANSPORT_HEADERS: ReadonlySet<string> = new Set([
   'connection',
   'content-length',
   'expect',
   'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
   'transfer-encoding',
   'upgrade',
 ])

@@ -6,13 +6,13 @@ import { distance } from 'fastest-levenshtein'
 
 /**
  * The closest of `candidates` to `name`, when it is close enough to be a plausible misspelling: a few
- * edits away (a third of its length, at least two; one for a word of three letters or less), or a shortening of it (`cacert` for `cacertfile`,
+ * edits away (a third of its length, at least two; one for a word of two letters), or a shortening of it (`cacert` for `cacertfile`,
  * `--metrics` for `--metrics-port`). Case is ignored. `undefined` when none is plausible.
  */
 export function closestName(name: string, candidates: Iterable<string>): string | undefined {
   const wanted = name.toLowerCase()
   // Two edits turn any two letters into any other two: a word that short gets one.
-  const allowed = wanted.length <= 3 ? 1 : Math.max(2, Math.floor(wanted.length / 3))
+  const allowed = wanted.length <= 2 ? 1 : Math.max(2, Math.floor(wanted.length / 3))
   let best: string | undefined
   let bestDistance = Number.POSITIVE_INFINITY
   for (const candidate of candidates) {

@@ -50,8 +50,10 @@ export interface WebhookOptions {
   logger?: Logger | undefined
   /**
    * The delivery thread's CPU priority (Linux; elsewhere it keeps the process's). `idle` lets the broker's
-   * thread keep its core; `normal` lets deliveries compete with it. Without effect with `send`, where
-   * delivery runs on the caller's thread.
+   * thread keep its core while delivery keeps up, and competes once events wait; it needs CAP_SYS_NICE or
+   * an RLIMIT_NICE of 20 to come back, and without either it acts as `normal` (docs/delivery.md). `normal`
+   * lets deliveries compete with the broker throughout. Without effect with `send`, where delivery runs on
+   * the caller's thread.
    * @default 'idle'
    */
   deliveryPriority?: DeliveryPriority | undefined

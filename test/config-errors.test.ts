@@ -224,7 +224,7 @@ describe('resolveConfig rejects', () => {
       'headers.x-token',
       'must be a string, got boolean',
     )
-    const badValue = 'must hold only visible ASCII, spaces and tabs (or Latin-1 bytes): no control character'
+    const badValue = 'must hold only visible ASCII, spaces, tabs and Latin-1 characters'
     assertRejected(configWith({ headers: { 'x-a': 'ok\r\nx-b: injected' } }), 'headers.x-a', badValue)
     assertRejected(configWith({ headers: { 'x-a': 'ok\u0001' } }), 'headers.x-a', badValue)
     assertRejected(
@@ -234,7 +234,14 @@ describe('resolveConfig rejects', () => {
     )
     // Latin-1 (obs-text) and tabs are valid field values.
     assert.doesNotThrow(() => resolveConfig(configWith({ headers: { 'x-a': 'caf\u00e9\tok' } })))
-    for (const name of ['content-length', 'Transfer-Encoding', 'upgrade', 'expect', 'connection', 'te']) {
+    for (const name of [
+      'content-length',
+      'Transfer-Encoding',
+      'upgrade',
+      'expect',
+      'connection',
+      'keep-alive',
+    ]) {
       assertRejected(
         configWith({ headers: { [name]: '5' } }),
         `headers.${name}`,

@@ -13,6 +13,8 @@ test('closestName picks the nearest plausible config key, or none', () => {
   // A short word gets one edit: two would turn any two letters into any other two.
   assert.equal(closestName('qs', ['id', 'ts']), 'ts')
   assert.equal(closestName('qs', ['id']), undefined)
+  // Swapped letters are two edits; a word of three letters still gets them.
+  assert.equal(closestName('ulr', ['url', 'events']), 'url')
 })
 
 test('closestName serves CLI commands and flags with the same rule', () => {

@@ -232,10 +232,10 @@ describe('url query values', () => {
     )
   })
 
-  test("the config's secrets: secrets, header values but content-type, url user, password and query values", () => {
+  test("the config's secrets: secrets, header values but content-type, url user, password, query values, fragment", () => {
     assert.deepEqual(
       sensitiveStringsOf({
-        url: 'https://al%40ice:p%40ss@h/x?token=tok%2Fen&flag&v=1',
+        url: 'https://al%40ice:p%40ss@h/x?token=tok%2Fen&flag&v=1#frag%2Fment',
         secret: [SECRET, 7],
         headers: { 'content-type': 'text/plain', authorization: 'Bearer xyz', 'x-short': 'ab' },
         'headers.x-other': 'dotted-value',
@@ -252,6 +252,8 @@ describe('url query values', () => {
         'tok/en',
         'tok%2Fen',
         'flag',
+        'frag%2Fment',
+        'frag/ment',
       ].sort(),
     )
   })

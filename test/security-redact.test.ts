@@ -121,6 +121,8 @@ describe('the url fragment', () => {
       'http://***@127.0.0.1:1/hook?token=***&x=***#***',
     ],
     ['POST http://127.0.0.1/h#frag failed: refused', 'POST http://127.0.0.1/h#*** failed: refused'],
+    ['POST http://127.0.0.1/h#s3cr3t-token: ECONNREFUSED', 'POST http://127.0.0.1/h#***: ECONNREFUSED'],
+    ['see http://127.0.0.1/h#a.b.c.', 'see http://127.0.0.1/h#***.'],
     ['http://127.0.0.1/h#', 'http://127.0.0.1/h#'],
   ]
   for (const [input, expected] of cases) {

@@ -52,9 +52,11 @@ export class Room {
   }
 
   /**
-   * Whether one event's attempt, its stored room and its written body together, could ever fit in
-   * `max_queue_bytes`. Written, a body may be several times what was stored (a binary payload escaped in a
-   * `plain` body), so `reserve` could not tell; one that can never fit is dropped as one too big to store is.
+   * Whether one event's attempt, its stored room and its written body together (what it holds in flight),
+   * could ever fit in `max_queue_bytes`. Written, a body may be several times what was stored (a binary
+   * payload escaped in a `plain` body), so `reserve` could not tell; one that can never fit is dropped as
+   * one too big to store is. A batch is not: it goes alone (`toStart`), as it did before there were bytes
+   * in flight, rather than lose all its events for one.
    */
   attemptFitsAlone(entry: Entry): boolean {
     return entry.batch !== undefined || this.#budget.fitsAlone(roomOf(entry) + entry.sendBytes)

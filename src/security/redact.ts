@@ -29,7 +29,8 @@ function redactUrlsIn(text: string): string {
 }
 
 // A url's fragment inside text. It is never sent, so nothing a reader needs; a token is sometimes kept there.
-const URL_FRAGMENT = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s#]*#)[^\s'"`<>]+/gi
+// It ends where the url does, before punctuation that ends the sentence (`…#token: refused`).
+const URL_FRAGMENT = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s#]*#)[^\s'"`<>]+?(?=[:,;.)]*(?:[\s'"`<>]|$))/gi
 
 // A url's path inside text: from the first `/` after the authority to `?`, `#` or what cannot be in one.
 const URL_PATH = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#]*)(\/[^\s?#'"`<>]*)/gi
@@ -107,7 +108,7 @@ const MIN_SENSITIVE_LENGTH = 4
 
 /**
  * The strings of `config` that must never show in a message: its secrets (with and without `whsec_`), its
- * header values (but `content-type`'s), and its url's user, password, query values and path tokens. Read from the config as given, before
+ * header values (but `content-type`'s), and its url's user, password, query values, path tokens and fragment. Read from the config as given, before
  * it is checked, so that an invalid config's errors hide them too.
  */
 export function sensitiveStringsOf(config: unknown): string[] {
@@ -149,6 +150,7 @@ function urlSecrets(url: string): string[] {
   for (const [name, value] of parsed.searchParams) parts.push(value === '' ? name : value)
   // As written too: a message may quote the url's text rather than its decoded values.
   for (const pair of parsed.search.slice(1).split('&')) parts.push(pair.slice(pair.indexOf('=') + 1))
+  parts.push(parsed.hash.slice(1), decode(parsed.hash.slice(1)))
   return parts.filter((part) => part !== '')
 }
 
