@@ -77,6 +77,20 @@ export class Dispatcher implements Delivery {
   }
 
   enqueue(job: DeliveryJob): void {
+    this.#take(job)
+    this.#workers.pump()
+  }
+
+  /**
+   * Jobs handed over together: all wait before the first starts, so that an attempt that needs room finds
+   * the waiting ones to drop, rather than go past `max_queue_bytes` beside siblings still on their way.
+   */
+  enqueueAll(jobs: Iterable<DeliveryJob>): void {
+    for (const job of jobs) this.#take(job)
+    this.#workers.pump()
+  }
+
+  #take(job: DeliveryJob): void {
     const entry = newEntry(job, this.#options.batch === undefined ? 0 : Date.now())
     this.#reports.accepted()
     if (entry.seq !== undefined) {
@@ -91,7 +105,6 @@ export class Dispatcher implements Delivery {
     }
     if (entry.body instanceof Promise) this.#parked.awaitBody(entry, entry.body)
     this.#waiting.push(entry)
-    this.#workers.pump()
   }
 
   /** What `stats()` says of now, without the counts: what the delivery thread publishes on every turn. */

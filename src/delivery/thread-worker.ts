@@ -10,7 +10,7 @@ import type { DropReason } from '../webhook-types.ts'
 import { Claims, QueueBudget } from './budget.ts'
 import { DELIVERY_METRICS_CELLS, DeliveryMetrics } from './delivery-metrics.ts'
 import { Dispatcher } from './dispatcher.ts'
-import type { Body } from './job.ts'
+import type { Body, DeliveryJob } from './job.ts'
 import { formatRecord, isRecord } from './message-record.ts'
 import { createSender } from './sender.ts'
 import { applyDeliveryPriority, BROKER_BUSY, PriorityGovernor, threadId } from './thread-priority.ts'
@@ -153,12 +153,16 @@ function takeJobs(message: JobsMessage): void {
 }
 
 /** Bodies stay bytes, views of the batch's block: waiting in the queue they are no work for the garbage collector. */
-function enqueueJobs({ seq, ids, events, offsets, bytes, keys }: JobsMessage): void {
+function enqueueJobs(message: JobsMessage): void {
+  dispatcher.enqueueAll(jobsOf(message))
+}
+
+function* jobsOf({ seq, ids, events, offsets, bytes, keys }: JobsMessage): Generator<DeliveryJob> {
   const block = Buffer.from(bytes)
   for (let i = 0; i < ids.length; i++) {
     const body = block.subarray(offsets[i], offsets[i + 1])
     const eventIndex = events[i] as number
-    dispatcher.enqueue({ id: ids[i] as number, eventIndex, body, key: keys?.[i] ?? '', seq: seq + i })
+    yield { id: ids[i] as number, eventIndex, body, key: keys?.[i] ?? '', seq: seq + i }
   }
 }
 
