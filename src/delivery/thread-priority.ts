@@ -69,7 +69,7 @@ export const BACKLOG_MS = 1000
  */
 export const QUIET_MS = BACKLOG_MS
 /** A timer this late means the thread is not getting a core at all. */
-const STARVED_LAG_MS = 250
+const STARVED_TIMER_LAG_MS = 250
 /**
  * While the broker's thread is this busy (its event loop's utilization, 0–1), a backlog is a burst it is
  * still taking in: the thread keeps yielding, the queue absorbs it.
@@ -84,19 +84,19 @@ let lowerPending = false
 
 /**
  * Decides, tick by tick, whether an `idle` delivery thread yields: it runs at the process's priority
- * while events have been waiting for over {@link BACKLOG_MS} (or its timers come {@link STARVED_LAG_MS}
+ * while events have been waiting for over {@link BACKLOG_MS} (or its timers come {@link STARVED_TIMER_LAG_MS}
  * late while events wait) and the broker's thread has slack, or once they have been waiting for
  * {@link LONG_BACKLOG_MS} whatever the broker does; it yields again once nothing has waited or been in
  * flight for {@link QUIET_MS}. Raised in the middle of a burst the broker is taking in, it took the
  * broker's core (measured under aedes, 2 cores: the broker's thread waited 5.7–19 µs more per message,
- * issue 15). Coming back to the process's priority needs CAP_SYS_NICE (root has it); without it the thread
- * stays lowered, as before.
+ * issue 15). Coming back to the process's priority needs CAP_SYS_NICE or an RLIMIT_NICE of 20: without
+ * either it is not governed at all ({@link governed}).
  */
 export class PriorityGovernor {
   readonly #active: boolean
   readonly #holding: boolean
   readonly #raisePolicy: (thread: string) => void
-  #boosted = false
+  #raised = false
   #backlogSince: number | undefined
   #quietSince: number | undefined
   #lastTick: number | undefined
@@ -117,8 +117,8 @@ export class PriorityGovernor {
   }
 
   /** Whether the thread runs at the process's priority now. */
-  get boosted(): boolean {
-    return this.#boosted
+  get raised(): boolean {
+    return this.#raised
   }
 
   /**
@@ -140,7 +140,7 @@ export class PriorityGovernor {
    * @param intervalMs How often this is called, to tell a late timer.
    * @param brokerBusy Whether the broker's thread is busier than {@link BROKER_BUSY} now.
    * @param working Whether events are in flight, or came, since the last call.
-   * @param raised Whether the shared counters say the thread runs at the process's priority: when the
+   * @param raisedShared Whether the shared counters say the thread runs at the process's priority: when the
    * broker's thread raised it ({@link StarvationGuard}), the governor takes that over as its own raise.
    */
   tick(
@@ -149,13 +149,13 @@ export class PriorityGovernor {
     intervalMs: number,
     brokerBusy = false,
     working = false,
-    raised = false,
+    raisedShared = false,
   ): void {
     if (!this.#active) return
     const lag = this.#lastTick === undefined ? 0 : now - this.#lastTick - intervalMs
     this.#lastTick = now
-    if (raised && !this.#boosted) {
-      this.#boosted = true
+    if (raisedShared && !this.#raised) {
+      this.#raised = true
       // A `chrt --idle` of this thread's still on its way would undo the broker's: asked for again after it.
       if (lowerPending) this.#raise()
     }
@@ -163,18 +163,18 @@ export class PriorityGovernor {
     else this.#quietSince ??= now
     if (waiting === 0) {
       this.#backlogSince = undefined
-      if (this.#boosted && this.#quietSince !== undefined && now - this.#quietSince >= QUIET_MS) {
-        this.#boosted = false
+      if (this.#raised && this.#quietSince !== undefined && now - this.#quietSince >= QUIET_MS) {
+        this.#raised = false
         lower()
       }
       return
     }
     this.#backlogSince ??= now
-    if (this.#boosted) return
+    if (this.#raised) return
     const waited = now - this.#backlogSince
-    const behind = waited > BACKLOG_MS || lag > STARVED_LAG_MS
+    const behind = waited > BACKLOG_MS || lag > STARVED_TIMER_LAG_MS
     if ((behind && !brokerBusy) || waited > LONG_BACKLOG_MS) {
-      this.#boosted = true
+      this.#raised = true
       this.#raise()
     }
   }
@@ -190,7 +190,7 @@ export class PriorityGovernor {
     if (thread === undefined) return
     // A `chrt --idle` still on its way would undo the raise: the policy is asked for after it.
     void lowering.then(() => {
-      if (this.#boosted) this.#raisePolicy(thread)
+      if (this.#raised) this.#raisePolicy(thread)
     })
   }
 }
@@ -228,14 +228,14 @@ function lower(): void {
 }
 
 /** A delivery thread whose governor has not run for this long (ms) while events come gets no core at all. */
-export const STARVED_MS = 500
+export const SILENT_GOVERNOR_MS = 500
 
 /**
  * The broker's thread's watch over an `idle` delivery thread too starved to raise itself: at SCHED_IDLE,
  * while busy threads hold every core, its governor's timer may not run for seconds (measured: 3 s at
  * 1,000 events/s beside 2 busy threads on 2 cores; over 15 s beside 6). Checked as jobs are handed over,
  * with the broker's load, so an idle broker pays nothing; it raises the thread as its governor would
- * (which then takes over, and lowers it once delivery is quiet), at most once per {@link STARVED_MS}.
+ * (which then takes over, and lowers it once delivery is quiet), at most once per {@link SILENT_GOVERNOR_MS}.
  */
 export class StarvationGuard {
   readonly #counters: Float64Array
@@ -259,7 +259,7 @@ export class StarvationGuard {
     const tickAt = counters[Counter.tickAt] ?? 0
     const thread = counters[Counter.thread] ?? 0
     if (counters[Counter.raised] === 1 || tickAt === 0 || thread === 0) return
-    if (now - tickAt <= STARVED_MS || now - this.#raisedAt <= STARVED_MS) return
+    if (now - tickAt <= SILENT_GOVERNOR_MS || now - this.#raisedAt <= SILENT_GOVERNOR_MS) return
     try {
       setPriority(thread, 0)
     } catch {

@@ -91,11 +91,11 @@ setInterval(() => {
   const working = (counters[Counter.inflight] ?? 0) > 0 || received !== receivedAtTick || held.length > 0
   receivedAtTick = received
   counters[Counter.tickAt] = now
-  const boosted = governor.boosted
+  const wasRaised = governor.raised
   governor.tick(counters[Counter.queued] ?? 0, now, TICK_MS, busy, working, counters[Counter.raised] === 1)
   // Written on a change only: the broker's thread may raise this thread (StarvationGuard) between the read
   // above and here, and writing back the state read would undo it.
-  if (governor.boosted !== boosted) counters[Counter.raised] = governor.boosted ? 1 : 0
+  if (governor.raised !== wasRaised) counters[Counter.raised] = governor.raised ? 1 : 0
   const oldest = held[0]
   if (oldest !== undefined && !governor.holds(busy, now - oldest.at)) takeHeld()
 }, TICK_MS).unref()
