@@ -5,6 +5,7 @@
 import { Agent } from 'node:http'
 import axios from 'axios'
 import { Pool } from 'undici'
+import { PLAIN_REQUEST_LAYER } from '../src/delivery/sender.ts'
 
 /** axios over its own http adapter with a keep-alive agent of `sockets` sockets, sending the text as is. */
 export function createAxiosPoster(sockets: number): {
@@ -12,15 +13,7 @@ export function createAxiosPoster(sockets: number): {
   destroy(): void
 } {
   const agent = new Agent({ keepAlive: true, maxSockets: sockets })
-  const client = axios.create({
-    httpAgent: agent,
-    proxy: false,
-    maxRedirects: 0,
-    validateStatus: () => true,
-    responseType: 'text',
-    transformRequest: [(data: unknown) => data],
-    transformResponse: [(data: unknown) => data],
-  })
+  const client = axios.create({ ...PLAIN_REQUEST_LAYER, httpAgent: agent })
   return {
     async post(url, body) {
       const response = await client.post(url, body, { headers: { 'content-type': 'application/json' } })

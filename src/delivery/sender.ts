@@ -2,7 +2,7 @@
  * The HTTP side: one POST per attempt through axios over the undici transport (`transport.ts`), or
  * through `options.send`. A batch is one POST of a JSON array of the bodies, in order.
  */
-import type { AxiosInstance } from 'axios'
+import type { AxiosInstance, CreateAxiosDefaults } from 'axios'
 import type { ResolvedConfig } from '../config-types.ts'
 import type { HookEvent } from '../events.ts'
 import { signatureHeaders } from '../security/signing.ts'
@@ -107,18 +107,20 @@ function headerBuilder(
 }
 
 /**
- * axios as a plain request layer over the undici transport: the body goes out byte for byte (no transform
- * re-serializing it), the response is neither parsed nor judged (the dispatcher classifies statuses),
- * redirects are not followed, environment proxies are ignored.
+ * axios as a plain request layer: the body goes out byte for byte (no transform re-serializing it), the
+ * response is neither parsed nor judged (the dispatcher classifies statuses), redirects are not followed,
+ * environment proxies are ignored. The bench's axios baseline uses the same, over axios' own http adapter.
  */
+export const PLAIN_REQUEST_LAYER = {
+  proxy: false,
+  maxRedirects: 0,
+  validateStatus: () => true,
+  responseType: 'text',
+  transformRequest: [(data: unknown) => data],
+  transformResponse: [(data: unknown) => data],
+} as const satisfies CreateAxiosDefaults
+
+/** axios over the undici transport. */
 function createAxios(transport: Transport): AxiosInstance {
-  return httpLibraries().axios.create({
-    adapter: transport.adapter,
-    proxy: false,
-    maxRedirects: 0,
-    validateStatus: () => true,
-    responseType: 'text',
-    transformRequest: [(data: unknown) => data],
-    transformResponse: [(data: unknown) => data],
-  })
+  return httpLibraries().axios.create({ ...PLAIN_REQUEST_LAYER, adapter: transport.adapter })
 }
