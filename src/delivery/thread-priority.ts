@@ -42,8 +42,12 @@ export function applyDeliveryPriority(priority: DeliveryPriority): void {
  * starve it (20% of 4,000 events/s delivered): such a thread is left at the process's priority instead.
  */
 export function governed(priority: DeliveryPriority): boolean {
-  return process.platform === 'linux' && priority === 'idle' && canComeBack()
+  comesBack ??= process.platform === 'linux' && canComeBack()
+  return priority === 'idle' && comesBack
 }
+
+/** Read once per thread: the capability and the limit are the process's, and do not change under it. */
+let comesBack: boolean | undefined
 
 /** CAP_SYS_NICE in the effective set (bit 23), or `Max nice priority` of 20 (nice 0) or more. */
 function canComeBack(): boolean {
