@@ -206,13 +206,7 @@ export class Dispatcher implements Delivery {
           continue
         }
         this.#writer.prepare(entry)
-        if (!this.#writer.dropUnencodable(entry)) continue
-        if (!this.#room.attemptFitsAlone(entry)) {
-          entry.sendable = undefined
-          entry.sendBytes = 0
-          this.#room.dropWaiting(entry, 'queue_bytes_full')
-          continue
-        }
+        if (!this.#writer.dropUnencodable(entry) || this.#room.dropIfTooBig(entry)) continue
       }
       if (!this.#room.toStart(entry)) {
         // Written again when room comes: held while it waits, its body would be outside the budget.

@@ -52,14 +52,17 @@ export class Room {
   }
 
   /**
-   * Whether one event's attempt, its stored room and its written body together (what it holds in flight),
-   * could ever fit in `max_queue_bytes`. Written, a body may be several times what was stored (a binary
-   * payload escaped in a `plain` body), so `reserve` could not tell; one that can never fit is dropped as
-   * one too big to store is. A batch is not: it goes alone (`toStart`), as it did before there were bytes
-   * in flight, rather than lose all its events for one.
+   * Drops (`queue_bytes_full`) an event whose attempt, its stored room and its written body together (what
+   * it holds in flight), could never fit in `max_queue_bytes`; whether it did. Written, a body may be
+   * several times what was stored (a binary payload escaped in a `plain` body), so `reserve` could not
+   * tell; such an event goes as one too big to store does. A batch does not: it goes alone (`toStart`), as
+   * it did before there were bytes in flight, rather than lose all its events for one.
    */
-  attemptFitsAlone(entry: Entry): boolean {
-    return entry.batch !== undefined || this.#budget.fitsAlone(roomOf(entry) + entry.sendBytes)
+  dropIfTooBig(entry: Entry): boolean {
+    if (entry.batch !== undefined || this.#budget.fitsAlone(roomOf(entry) + entry.sendBytes)) return false
+    forgetBody(entry)
+    this.dropWaiting(entry, 'queue_bytes_full')
+    return true
   }
 
   /**
@@ -120,7 +123,12 @@ export class Room {
   /** Gives back the bytes a job (or a batch) held in flight, its written body's included. */
   #end(entry: Entry): void {
     this.#budget.ended(roomOf(entry) + entry.sendBytes)
-    entry.sendable = undefined
-    entry.sendBytes = 0
+    forgetBody(entry)
   }
+}
+
+/** Lets go of an entry's written body (it is written again for its next attempt). */
+function forgetBody(entry: Entry): void {
+  entry.sendable = undefined
+  entry.sendBytes = 0
 }
