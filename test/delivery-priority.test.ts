@@ -82,14 +82,7 @@ describe('the delivery thread yields the CPU to the broker', { skip: notLinux },
   test('events waiting over a second make it compete on equal terms, until nothing waits', {
     skip: chrtMissing,
   }, async (t) => {
-    // The first answer takes 3 s: with one connection, the other events wait behind it that long.
-    const receiver = await startReceiver({
-      reply: (_request, index) => ({ status: 200, delayMs: index === 0 ? 3000 : 0 }),
-    })
-    t.after(() => receiver.close())
-    const webhook = webhookFor(t, { url: receiver.url, pool_size: 1 })
-    webhook.handle(publish(1))
-    await waitFor(() => idleThreads().length === 1, 'one thread at SCHED_IDLE')
+    const { receiver, webhook } = await slowFirstAnswer(t)
     webhook.handle(publish(2))
     webhook.handle(publish(3))
     const lowered = () =>
@@ -104,14 +97,7 @@ describe('the delivery thread yields the CPU to the broker', { skip: notLinux },
   test('raised, it stays raised under a steady stream that never waits, and yields once the stream ends', {
     skip: chrtMissing,
   }, async (t) => {
-    // The first answer takes 3 s: with one connection, the other events wait behind it that long.
-    const receiver = await startReceiver({
-      reply: (_request, index) => ({ status: 200, delayMs: index === 0 ? 3000 : 0 }),
-    })
-    t.after(() => receiver.close())
-    const webhook = webhookFor(t, { url: receiver.url, pool_size: 1 })
-    webhook.handle(publish(1))
-    await waitFor(() => idleThreads().length === 1, 'one thread at SCHED_IDLE')
+    const { receiver, webhook } = await slowFirstAnswer(t)
     webhook.handle(publish(2))
     await waitFor(
       () => loweredThreads().length === 0,
@@ -257,6 +243,21 @@ describe('the delivery thread yields the CPU to the broker', { skip: notLinux },
     assert.deepEqual(lowered, [])
   })
 })
+
+/**
+ * One connection whose first answer takes 3 s, so the events after it wait that long; its first event
+ * handled and its delivery thread at SCHED_IDLE.
+ */
+async function slowFirstAnswer(t: TestContext) {
+  const receiver = await startReceiver({
+    reply: (_request, index) => ({ status: 200, delayMs: index === 0 ? 3000 : 0 }),
+  })
+  t.after(() => receiver.close())
+  const webhook = webhookFor(t, { url: receiver.url, pool_size: 1 })
+  webhook.handle(publish(1))
+  await waitFor(() => idleThreads().length === 1, 'one thread at SCHED_IDLE')
+  return { receiver, webhook }
+}
 
 test('an unknown deliveryPriority is refused at creation, by name', () => {
   const create = () =>
