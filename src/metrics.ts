@@ -72,6 +72,12 @@ function byEvent(counts: Partial<Record<string, number>> | undefined): MetricSam
   return Object.entries(counts).map(([event, value]) => ({ labels: { event }, value: value ?? 0 }))
 }
 
+/** One sample per reason, of a `*_by_reason` field; `undefined` when the stats lack it. */
+function byReason(counts: Record<string, number> | undefined): MetricSample[] | undefined {
+  if (counts === undefined) return undefined
+  return Object.entries(counts).map(([reason, value]) => ({ labels: { reason }, value }))
+}
+
 /** One sample per event name and reason, of a `*_by_event` field split by reason. */
 function byEventAndReason(
   counts: Partial<Record<string, Record<string, number>>> | undefined,
@@ -106,10 +112,7 @@ export const WEBHOOK_METRICS: readonly WebhookMetricSpec[] = [
     labelNames: ['event', 'reason'],
     // A webhook whose stats do not split its failures still has them counted, with the labels it has.
     read: (stats) =>
-      byEventAndReason(stats.failed_by_event) ??
-      (stats.failed_by_reason === undefined
-        ? one(stats.failed)
-        : Object.entries(stats.failed_by_reason).map(([reason, value]) => ({ labels: { reason }, value }))),
+      byEventAndReason(stats.failed_by_event) ?? byReason(stats.failed_by_reason) ?? one(stats.failed),
   },
   {
     name: 'request_duration_seconds',
@@ -129,9 +132,7 @@ export const WEBHOOK_METRICS: readonly WebhookMetricSpec[] = [
     type: 'counter',
     help: 'Events dropped without delivery, by event name and reason (queue_full, queue_bytes_full, closed).',
     labelNames: ['event', 'reason'],
-    read: (stats) =>
-      byEventAndReason(stats.dropped_by_event) ??
-      Object.entries(stats.dropped_by_reason).map(([reason, value]) => ({ labels: { reason }, value })),
+    read: (stats) => byEventAndReason(stats.dropped_by_event) ?? byReason(stats.dropped_by_reason),
   },
   {
     name: 'queued_events',
